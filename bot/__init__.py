@@ -1,0 +1,1 @@
+"""Pay utility bills in Telegram."""

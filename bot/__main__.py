@@ -1,0 +1,46 @@
+"""python -m bot: settings -> services -> Dispatcher -> long polling.
+
+Subcommands: `demo` (a chat in this terminal against the Telegram double and sandbox providers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.settings import SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="chat with the bot in this terminal, no credentials needed")
+    demo.add_argument("--script", help="a file of steps to run instead of typing (one per line); '-' for stdin")
+    demo.add_argument("--user-id", type=int, default=1001)
+    demo.add_argument("--language-code", default="en")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(script=args.script, user_id=args.user_id, language_code=args.language_code))
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+    from bot.runner import run_polling
+
+    try:
+        asyncio.run(run_polling(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

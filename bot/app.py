@@ -1,0 +1,147 @@
+"""The one wiring: __main__, the demo and every test build the bot through these functions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.middlewares.i18n import ProfileI18nMiddleware
+from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
+from bot.middlewares.user import ProfileMiddleware
+from bot.services.users import LANGUAGES, UserService
+from bot.settings import Settings
+from bot.storage.db import make_engine, make_sessionmaker, upgrade
+from bot.storage.fsm import SqlStorage
+from handlers import build_routers
+
+logger = logging.getLogger(__name__)
+
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+@dataclass
+class Services:
+    """What handlers may depend on; built once per process and handed to the Dispatcher as workflow data."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker
+    http: httpx.AsyncClient
+    i18n: I18n
+    users: UserService
+    sandboxes: dict[str, object] = field(default_factory=dict)
+
+    def workflow_data(self) -> dict[str, object]:
+        return {"settings": self.settings, "i18n": self.i18n, "users": self.users}
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Start what the bot needs (sandbox providers too, with PROVIDERS=sandbox) and close it all on exit."""
+    async with AsyncExitStack() as stack:
+        sandboxes: dict[str, object] = {}
+        if settings.PROVIDERS == "sandbox":
+            settings = await _start_sandboxes(settings, sandboxes, stack)
+        engine = make_engine(settings.DATABASE_URL)
+        stack.push_async_callback(engine.dispose)
+        await upgrade(engine)
+        sessionmaker = make_sessionmaker(engine)
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.PROVIDER_READ_TIMEOUT, connect=settings.PROVIDER_CONNECT_TIMEOUT)
+        )
+        stack.push_async_callback(http.aclose)
+        yield Services(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            http=http,
+            i18n=I18n(path=LOCALES, default_locale="en", domain="messages"),
+            users=UserService(sessionmaker),
+            sandboxes=sandboxes,
+        )
+
+
+async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], stack: AsyncExitStack) -> Settings:
+    from bot.sandbox.paylov import PaylovSandbox
+
+    paylov = PaylovSandbox()
+    url = await paylov.start()
+    stack.push_async_callback(paylov.stop)
+    sandboxes["paylov"] = paylov
+    logger.info("sandbox Paylov emulator at %s", url)
+    return settings.model_copy(
+        update={
+            "PAYLOV_BASE_URL": url,
+            "PAYLOV_USERNAME": PaylovSandbox.USERNAME,
+            "PAYLOV_PASSWORD": SecretStr(PaylovSandbox.PASSWORD),
+            "PAYLOV_CONSUMER_KEY": PaylovSandbox.CONSUMER_KEY,
+            "PAYLOV_CONSUMER_SECRET": SecretStr(PaylovSandbox.CONSUMER_SECRET),
+        }
+    )
+
+
+def build_bot(settings: Settings) -> Bot:
+    session = None
+    if settings.TELEGRAM_API_URL:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL.rstrip("/")))
+    return Bot(
+        token=settings.BOT_TOKEN.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_storage(settings: Settings, services: Services) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.REDIS_URL:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        storage = RedisStorage.from_url(settings.REDIS_URL)
+        return storage, storage.create_isolation()
+    return SqlStorage(services.sessionmaker), SimpleEventIsolation()
+
+
+def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
+    storage, isolation = build_storage(settings, services)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, **services.workflow_data())
+
+    dp.update.outer_middleware(UpdateLogMiddleware())
+    dp.update.outer_middleware(ProfileMiddleware(services.users))
+    ProfileI18nMiddleware(services.i18n).setup(dp)
+    for observer in (dp.message, dp.callback_query):
+        observer.middleware(HandlerNameMiddleware())
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+
+    dp.include_routers(*build_routers())
+    dp.startup.register(_set_commands)
+    return dp
+
+
+async def _set_commands(bot: Bot, i18n: I18n) -> None:
+    """Command descriptions in each language, and English for everyone else."""
+    for language in (None, *LANGUAGES):
+        with i18n.use_locale(language or "en"):
+            commands = [
+                BotCommand(command="start", description=_("Main menu")),
+                BotCommand(command="cancel", description=_("Cancel the current step")),
+                BotCommand(command="language", description=_("Change the language")),
+                BotCommand(command="help", description=_("Help")),
+            ]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)

@@ -1,0 +1,1 @@
+"""Every keyboard the bot shows, built in one place."""

@@ -1,0 +1,45 @@
+"""Onboarding and main-menu keyboards."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+
+from bot.keyboards.callbacks import LanguageCb
+
+LANGUAGE_NAMES = {"uz": "🇺🇿 O‘zbekcha", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
+
+# Reply-button labels: lazy, so filters compare them in the user's language.
+PAY = __("💡 Pay bills")
+CARDS = __("💳 My cards")
+HISTORY = __("🧾 History")
+HOMES = __("🏠 My homes")
+LANGUAGE = __("🌐 Language")
+HELP = __("❓ Help")
+
+
+def language_choice(suggested: str) -> InlineKeyboardMarkup:
+    """The suggested language comes first and is marked."""
+    builder = InlineKeyboardBuilder()
+    order = [suggested, *(code for code in LANGUAGE_NAMES if code != suggested)]
+    for code in order:
+        label = LANGUAGE_NAMES[code] + (" ✓" if code == suggested else "")
+        builder.button(text=label, callback_data=LanguageCb(code=code))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def share_phone() -> ReplyKeyboardMarkup:
+    builder = ReplyKeyboardBuilder()
+    builder.add(KeyboardButton(text=_("📱 Share my phone number"), request_contact=True))
+    return builder.as_markup(resize_keyboard=True, one_time_keyboard=True)
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    builder = ReplyKeyboardBuilder()
+    for label in (PAY, CARDS, HISTORY, HOMES, LANGUAGE, HELP):
+        builder.button(text=str(label))
+    builder.adjust(2)
+    return builder.as_markup(resize_keyboard=True, is_persistent=True)

@@ -1,0 +1,1 @@
+"""Per-update context: the user's profile, the locale, one log line per update."""

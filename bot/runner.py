@@ -1,0 +1,23 @@
+"""Long polling for production and the live-Telegram-with-sandbox-money mode."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import build_bot, build_dispatcher, open_services
+from bot.logs import setup_logging
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+async def run_polling(settings: Settings) -> None:
+    setup_logging(settings.LOG_LEVEL)
+    async with open_services(settings) as services:
+        bot = build_bot(services.settings)
+        dp = build_dispatcher(services.settings, services)
+        logger.info("starting long polling (providers: %s)", settings.PROVIDERS)
+        try:
+            await dp.start_polling(bot)
+        finally:
+            await bot.session.close()

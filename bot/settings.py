@@ -1,0 +1,65 @@
+"""The settings contract: other tools start the bot with exactly these names."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; its message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    BOT_TOKEN: SecretStr
+    TELEGRAM_API_URL: str | None = None
+    PROVIDERS: Literal["sandbox", "live"] = "sandbox"
+
+    PAYLOV_BASE_URL: str | None = None
+    PAYLOV_USERNAME: str | None = None
+    PAYLOV_PASSWORD: SecretStr | None = None
+    PAYLOV_CONSUMER_KEY: str | None = None
+    PAYLOV_CONSUMER_SECRET: SecretStr | None = None
+
+    PAYME_BASE_URL: str | None = None
+    PAYME_MERCHANT_ID: str | None = None
+    PAYME_KEY: SecretStr | None = None
+
+    DATABASE_URL: str = "sqlite+aiosqlite:///./data/bot.db"
+    REDIS_URL: str | None = None
+
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    CATALOGUE_TTL: int = Field(default=600, ge=0, description="seconds a provider catalogue is cached")
+    PROVIDER_READ_TIMEOUT: float = Field(default=10.0, gt=0)
+    PROVIDER_CONNECT_TIMEOUT: float = Field(default=3.0, gt=0)
+    CARD_CODE_RESEND_WAIT: int = Field(default=60, ge=0, description="seconds before a new SMS code may be asked")
+
+    @model_validator(mode="after")
+    def _live_needs_credentials(self) -> Settings:
+        if self.PROVIDERS == "live":
+            for name in ("PAYLOV_BASE_URL", "PAYLOV_USERNAME", "PAYLOV_PASSWORD",
+                         "PAYLOV_CONSUMER_KEY", "PAYLOV_CONSUMER_SECRET"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name} is required when PROVIDERS=live")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line naming the first bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"]) or _named_in(error["msg"])
+        if error["type"] == "missing":
+            raise SettingsError(f"setting {name} is missing") from None
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"setting {name} is invalid: {message}") from None
+
+
+def _named_in(message: str) -> str:
+    return message.removeprefix("Value error, ").split(" ", 1)[0]

@@ -1,0 +1,18 @@
+"""Routers in match order: commands and /cancel first (they win in any state), features, the fallback last."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import commands, errors, fallback, menu, start
+
+
+def build_routers() -> list[Router]:
+    """Fresh routers per Dispatcher: a router can belong to one parent only, and tests build many."""
+    return [
+        errors.create_router(),
+        commands.create_router(),
+        start.create_router(),
+        menu.create_router(),
+        fallback.create_router(),
+    ]

@@ -1,0 +1,33 @@
+"""The main menu. Features not built yet say so in the user's language."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.filters import Registered
+from bot.keyboards import menu as kb
+from handlers.start import ask_language
+
+
+async def coming_soon(message: Message) -> None:
+    await message.answer(_("This is coming soon."), reply_markup=kb.main_menu())
+
+
+async def help_(message: Message) -> None:
+    await message.answer(_("help.text"), reply_markup=kb.main_menu())
+
+
+async def language(message: Message, state: FSMContext) -> None:
+    await ask_language(message, state)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Registered())
+    router.message.register(coming_soon, F.text.in_([kb.PAY, kb.CARDS, kb.HISTORY, kb.HOMES]))
+    router.message.register(language, F.text == kb.LANGUAGE)
+    router.message.register(help_, F.text == kb.HELP)
+    return router
