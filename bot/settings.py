@@ -54,12 +54,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = ".".join(str(part) for part in error["loc"]) or _named_in(error["msg"])
+        name = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if not name:  # a rule across settings names its setting in the message
+            raise SettingsError(f"setting {message}") from None
         if error["type"] == "missing":
             raise SettingsError(f"setting {name} is missing") from None
-        message = error["msg"].removeprefix("Value error, ")
         raise SettingsError(f"setting {name} is invalid: {message}") from None
-
-
-def _named_in(message: str) -> str:
-    return message.removeprefix("Value error, ").split(" ", 1)[0]

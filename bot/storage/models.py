@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -39,3 +39,75 @@ class FsmRecord(Base):
     state: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Card(Base):
+    """A card in a provider's vault. Only what the provider returns: its id, the masked number, its expiry."""
+
+    __tablename__ = "cards"
+    __table_args__ = (UniqueConstraint("user_id", "vault", "provider_card_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    vault: Mapped[str] = mapped_column(String(16), default="paylov")
+    provider_card_id: Mapped[str] = mapped_column(String(128))
+    masked_number: Mapped[str] = mapped_column(String(32))
+    expire: Mapped[str] = mapped_column(String(8))  # YYMM, as the provider returns it
+    owner: Mapped[str | None] = mapped_column(String(128))
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    bank_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CardAddLock(Base):
+    """Wrong SMS codes in a row, per user (never per anything derived from a card number)."""
+
+    __tablename__ = "card_add_locks"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Payment(Base):
+    """Our ledger. The row exists before the first provider call; `intent_key` makes a double tap one payment."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intent_key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    service_name: Mapped[str] = mapped_column(String(255))
+    account: Mapped[dict] = mapped_column(JSON)
+    account_display: Mapped[list] = mapped_column(JSON, default=list)  # [[label, shown value], ...]
+    amount: Mapped[int] = mapped_column(BigInteger)  # whole sums
+    card_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cards.id", ondelete="SET NULL"))
+    provider_card_id: Mapped[str] = mapped_column(String(128))
+    card_masked: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    otp_phone: Mapped[str | None] = mapped_column(String(32))
+    otp_failures: Mapped[int] = mapped_column(Integer, default=0)
+    payment_ref: Mapped[str | None] = mapped_column(String(64))
+    epos_merchant: Mapped[str | None] = mapped_column(String(64))
+    epos_terminal: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[str | None] = mapped_column(String(32))  # as the provider wrote it
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class PaymentEvent(Base):
+    """Every state change of a payment, with its time."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(Integer, ForeignKey("payments.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

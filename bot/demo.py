@@ -1,0 +1,60 @@
+"""The terminal demo: sandbox providers, the Telegram double and the real bot, with a chat in this terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot.app import build_bot, build_dispatcher, open_services
+from bot.logs import setup_logging
+from bot.sandbox.telegram import TelegramDouble
+from bot.sandbox.terminal import run_terminal
+from bot.settings import load_settings
+
+DEMO_TOKEN = "1000:demo-token-for-the-local-telegram-double"
+
+
+async def run_demo(*, script: str | None, user_id: int, language_code: str) -> int:
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
+    telegram = TelegramDouble()
+    await telegram.start()
+    settings = load_settings(
+        BOT_TOKEN=DEMO_TOKEN,
+        TELEGRAM_API_URL=telegram.base_url,
+        PROVIDERS="sandbox",
+        DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./data/demo.db"),
+    )
+    try:
+        async with open_services(settings) as services:
+            bot = build_bot(services.settings)
+            dp = build_dispatcher(services.settings, services)
+            polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
+            try:
+                user = telegram.user(user_id, language_code=language_code)
+                if script is None and sys.stdin.isatty():
+                    print("Chat with the bot. Type text, a button's number, /contact to share your phone, /quit to leave.")
+                    print("Send /start to begin.\n")
+                    return await run_terminal(user)
+                return await run_terminal(user, input_lines=_lines(script), echo=True)
+            finally:
+                await dp.stop_polling()
+                await polling
+                await bot.session.close()
+    finally:
+        await telegram.stop()
+        logging.shutdown()
+
+
+async def _lines(script: str | None) -> AsyncIterator[str]:
+    """Steps from a file, or from piped standard input."""
+    if script and script != "-":
+        text = Path(script).read_text(encoding="utf-8")
+    else:
+        text = await asyncio.to_thread(sys.stdin.read)
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield line.strip()

@@ -1,0 +1,100 @@
+"""Real parts for every end-to-end test: the sandbox providers and the Telegram double on 127.0.0.1,
+and the bot built by the production wiring, polling the double."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services, build_bot, build_dispatcher, open_services
+from bot.sandbox.paylov import PaylovSandbox
+from bot.sandbox.telegram import TelegramDouble
+from bot.settings import Settings, load_settings
+
+BOT_TOKEN = "4242:TEST-token-for-the-telegram-double-only"
+
+
+class BotProcess:
+    """The bot as a process would run it; stop() and start() again is a restart on the same database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.services: Services | None = None
+        self._stack: AsyncExitStack | None = None
+        self._task: asyncio.Task | None = None
+        self._dp = None
+
+    async def start(self) -> BotProcess:
+        self._stack = AsyncExitStack()
+        self.services = await self._stack.enter_async_context(open_services(self.settings))
+        bot = build_bot(self.services.settings)
+        self._stack.push_async_callback(bot.session.close)
+        self._dp = build_dispatcher(self.services.settings, self.services)
+        started = asyncio.Event()
+        self._dp.startup.register(lambda: started.set())
+        self._task = asyncio.create_task(self._dp.start_polling(bot, handle_signals=False, polling_timeout=2))
+        await asyncio.wait_for(started.wait(), 10)
+        return self
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        try:
+            await self._dp.stop_polling()
+        except RuntimeError:  # polling already ended
+            pass
+        await asyncio.wait_for(self._task, 10)
+        self._task = None
+        await self._stack.aclose()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[TelegramDouble]:
+    double = TelegramDouble()
+    await double.start()
+    yield double
+    await double.stop()
+
+
+@pytest.fixture
+async def paylov() -> AsyncIterator[PaylovSandbox]:
+    sandbox = PaylovSandbox()
+    await sandbox.start()
+    yield sandbox
+    await sandbox.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbox) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "BOT_TOKEN": BOT_TOKEN,
+            "TELEGRAM_API_URL": telegram.base_url,
+            "PROVIDERS": "live",
+            "PAYLOV_BASE_URL": paylov.base_url,
+            "PAYLOV_USERNAME": PaylovSandbox.USERNAME,
+            "PAYLOV_PASSWORD": PaylovSandbox.PASSWORD,
+            "PAYLOV_CONSUMER_KEY": PaylovSandbox.CONSUMER_KEY,
+            "PAYLOV_CONSUMER_SECRET": PaylovSandbox.CONSUMER_SECRET,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def app(make_settings: Callable[..., Settings]) -> AsyncIterator[BotProcess]:
+    process = BotProcess(make_settings())
+    await process.start()
+    yield process
+    await process.stop()

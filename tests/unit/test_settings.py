@@ -1,0 +1,29 @@
+"""`python -m bot` refuses a bad setting with one line that names it, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CASES = [
+    ({}, "BOT_TOKEN"),
+    ({"BOT_TOKEN": "1:x", "PROVIDERS": "production"}, "PROVIDERS"),
+    ({"BOT_TOKEN": "1:x", "PROVIDERS": "live"}, "PAYLOV_BASE_URL"),
+    ({"BOT_TOKEN": "1:x", "CATALOGUE_TTL": "ten minutes"}, "CATALOGUE_TTL"),
+]
+
+
+@pytest.mark.parametrize("env, named", CASES, ids=[named for _, named in CASES])
+def test_bad_setting_stops_with_one_line(tmp_path, env, named):
+    clean = {key: value for key, value in os.environ.items() if not key.isupper() or key in ("PATH", "HOME")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**clean, **env},
+        capture_output=True, text=True, timeout=60,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2
+    assert len(lines) == 1 and named in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
