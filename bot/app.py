@@ -26,6 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.user import ProfileMiddleware
+from bot.providers.paylov import PaylovClient
+from bot.services.accounts import AccountsService
+from bot.services.cards import CardsService
+from bot.services.catalogue import CatalogueService
+from bot.services.payments import PaymentsService
+from bot.settlement import settle_unfinished
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
@@ -35,6 +41,9 @@ from handlers import build_routers
 logger = logging.getLogger(__name__)
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+# Seed 001's test cards outside the UzCard/HUMO ranges (expired, blocked): accepted only when testing.
+SEED_TEST_CARDS = frozenset({"3333336415804657", "4444445987459073"})
 
 
 @dataclass
@@ -47,10 +56,23 @@ class Services:
     http: httpx.AsyncClient
     i18n: I18n
     users: UserService
+    paylov: PaylovClient
+    cards: CardsService
+    catalogue: CatalogueService
+    accounts: AccountsService
+    payments: PaymentsService
     sandboxes: dict[str, object] = field(default_factory=dict)
 
     def workflow_data(self) -> dict[str, object]:
-        return {"settings": self.settings, "i18n": self.i18n, "users": self.users}
+        return {
+            "settings": self.settings,
+            "i18n": self.i18n,
+            "users": self.users,
+            "cards": self.cards,
+            "catalogue": self.catalogue,
+            "accounts": self.accounts,
+            "payments": self.payments,
+        }
 
 
 @asynccontextmanager
@@ -68,6 +90,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             timeout=httpx.Timeout(settings.PROVIDER_READ_TIMEOUT, connect=settings.PROVIDER_CONNECT_TIMEOUT)
         )
         stack.push_async_callback(http.aclose)
+        paylov = PaylovClient(
+            http,
+            base_url=settings.PAYLOV_BASE_URL,
+            username=settings.PAYLOV_USERNAME,
+            password=settings.PAYLOV_PASSWORD.get_secret_value(),
+            consumer_key=settings.PAYLOV_CONSUMER_KEY,
+            consumer_secret=settings.PAYLOV_CONSUMER_SECRET.get_secret_value(),
+        )
+        cards = CardsService(
+            sessionmaker, paylov, allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset()
+        )
         yield Services(
             settings=settings,
             engine=engine,
@@ -75,6 +108,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             http=http,
             i18n=I18n(path=LOCALES, default_locale="en", domain="messages"),
             users=UserService(sessionmaker),
+            paylov=paylov,
+            cards=cards,
+            catalogue=CatalogueService(paylov, ttl=settings.CATALOGUE_TTL),
+            accounts=AccountsService(paylov),
+            payments=PaymentsService(sessionmaker, paylov, cards),
             sandboxes=sandboxes,
         )
 
@@ -89,6 +127,7 @@ async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], sta
     logger.info("sandbox Paylov emulator at %s", url)
     return settings.model_copy(
         update={
+            "ALLOW_TEST_CARDS": True,
             "PAYLOV_BASE_URL": url,
             "PAYLOV_USERNAME": PaylovSandbox.USERNAME,
             "PAYLOV_PASSWORD": SecretStr(PaylovSandbox.PASSWORD),
@@ -131,6 +170,7 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
 
     dp.include_routers(*build_routers())
     dp.startup.register(_set_commands)
+    dp.startup.register(settle_unfinished)
     return dp
 
 

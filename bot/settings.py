@@ -34,8 +34,9 @@ class Settings(BaseSettings):
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     CATALOGUE_TTL: int = Field(default=600, ge=0, description="seconds a provider catalogue is cached")
-    PROVIDER_READ_TIMEOUT: float = Field(default=10.0, gt=0)
+    PROVIDER_READ_TIMEOUT: float = Field(default=15.0, gt=0)
     PROVIDER_CONNECT_TIMEOUT: float = Field(default=3.0, gt=0)
+    ALLOW_TEST_CARDS: bool = Field(default=False, description="accept the seed's non-UzCard/HUMO test card numbers")
     CARD_CODE_RESEND_WAIT: int = Field(default=60, ge=0, description="seconds before a new SMS code may be asked")
 
     @model_validator(mode="after")

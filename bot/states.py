@@ -6,3 +6,19 @@ from aiogram.fsm.state import State, StatesGroup
 class Onboarding(StatesGroup):
     language = State()
     phone = State()
+
+
+class AddCard(StatesGroup):
+    number = State()
+    expiry = State()
+    code = State()
+    name = State()
+
+
+class Pay(StatesGroup):
+    browse = State()
+    form = State()
+    amount = State()
+    card = State()
+    confirm = State()
+    code = State()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import commands, errors, fallback, menu, start
+from handlers import cards, commands, errors, fallback, menu, pay, start
 
 
 def build_routers() -> list[Router]:
@@ -14,5 +14,7 @@ def build_routers() -> list[Router]:
         commands.create_router(),
         start.create_router(),
         menu.create_router(),
+        cards.create_router(),
+        pay.create_router(),
         fallback.create_router(),
     ]

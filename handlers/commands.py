@@ -9,12 +9,13 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards import menu as kb
-from bot.services.users import Profile, suggest_language
-from bot.states import Onboarding
+from bot.services.cards import CardsService
+from bot.services.users import Profile
 from handlers.start import ask_language
 
 
-async def cancel(message: Message, state: FSMContext, profile: Profile | None) -> None:
+async def cancel(message: Message, state: FSMContext, profile: Profile | None, cards: CardsService) -> None:
+    cards.forget_number(message.from_user.id)
     await state.clear()
     if not (profile and profile.registered):
         await ask_language(message, state)

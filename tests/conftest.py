@@ -4,18 +4,46 @@ and the bot built by the production wiring, polling the double."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
+from bot.logs import RedactingFilter
 from bot.app import Services, build_bot, build_dispatcher, open_services
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.settings import Settings, load_settings
 
 BOT_TOKEN = "4242:TEST-token-for-the-telegram-double-only"
+
+
+class Audit:
+    """What the whole suite wrote, for the final scan for card data (tests/zz_audit)."""
+
+    def __init__(self) -> None:
+        self.databases: list[Path] = []
+        self.log_file = Path(tempfile.mkdtemp(prefix="paybot-audit-")) / "suite.log"
+        self.secrets: set[str] = set()
+
+
+AUDIT = Audit()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every log record of the suite goes to one file, through the same redaction as production."""
+    handler = logging.FileHandler(AUDIT.log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for noisy in ("aiosqlite", "asyncio", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class BotProcess:
@@ -64,9 +92,27 @@ async def telegram() -> AsyncIterator[TelegramDouble]:
     await double.stop()
 
 
+class Clock:
+    """A provider clock the test moves by hand: tokens and SMS codes expire without waiting."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-async def paylov() -> AsyncIterator[PaylovSandbox]:
-    sandbox = PaylovSandbox()
+def provider_clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def paylov(provider_clock: Clock) -> AsyncIterator[PaylovSandbox]:
+    sandbox = PaylovSandbox(clock=provider_clock, slow_delay=2.0)
     await sandbox.start()
     yield sandbox
     await sandbox.stop()
@@ -85,8 +131,10 @@ def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbo
             "PAYLOV_CONSUMER_KEY": PaylovSandbox.CONSUMER_KEY,
             "PAYLOV_CONSUMER_SECRET": PaylovSandbox.CONSUMER_SECRET,
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            "ALLOW_TEST_CARDS": True,
         }
         values.update(overrides)
+        AUDIT.databases.append(tmp_path / "bot.db")
         return load_settings(**values)
 
     return make

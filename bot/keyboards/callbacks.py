@@ -2,9 +2,61 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 
 class LanguageCb(CallbackData, prefix="lang"):
     code: str
 
+
+
+class CardAction(StrEnum):
+    add = "add"
+    open = "open"
+    default = "def"
+    remove = "rm"
+    remove_yes = "rmy"
+    back = "back"
+
+
+class CardCb(CallbackData, prefix="card"):
+    """`id` is our local card row id (0 when not about one card); ownership is re-checked on every press."""
+
+    action: CardAction
+    id: int = 0
+
+
+class AddCardAction(StrEnum):
+    resend = "resend"
+    skip_name = "skip"
+    cancel = "cancel"
+
+
+class AddCardCb(CallbackData, prefix="addc"):
+    action: AddCardAction
+
+
+class PayAction(StrEnum):
+    category = "cat"
+    categories = "cats"
+    service = "svc"
+    page = "pg"
+    option = "opt"
+    skip = "skip"
+    back = "back"
+    cancel = "cancel"
+    debt = "debt"
+    card = "card"
+    add_card = "addcard"
+    confirm = "ok"
+    again = "again"
+
+
+class PayCb(CallbackData, prefix="pay"):
+    """`flow` ties the button to one payment conversation: a button of a finished one is refused."""
+
+    flow: str
+    action: PayAction
+    value: int = 0

@@ -1,0 +1,71 @@
+"""What the user is told for each outcome code: our own rule codes and the providers' error codes.
+
+Lazy strings, resolved in the user's language when shown; `{name}` style parameters come from the error.
+"""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.providers.errors import ProviderError, ProviderRejected
+
+RULES = {
+    # card number and expiry (bot.domain.cards)
+    "length": __("A card number has 16 digits. Please check it and send it again."),
+    "digits": __("A card number contains only digits. Please send it again."),
+    "luhn": __("This card number has a typo: the check digit does not match. Please check it and send it again."),
+    "brand": __("Only UzCard (8600…) and HUMO (9860…) cards can be added. Please send another card."),
+    "expiry_format": __("Please send the expiry as on the card: month and year, like 03/29."),
+    "expiry_month": __("There is no such month. Please send the expiry like 03/29."),
+    "expiry_past": __("This card has already expired. Please use another card."),
+    "otp_format": __("The code has 6 digits. Please type it again."),
+    # card flow (bot.services.cards)
+    "duplicate": __("This card is already saved as “{name}”."),
+    "locked": __("Too many wrong codes. Adding cards is locked for {minutes} min. Please try later."),
+    "wrong_code": __("Wrong code. Tries left: {left}."),
+    "number_forgotten": __("For your safety I don't keep card numbers. Please send the card number again."),
+    "card_not_found": __("This card is not available."),
+    "bad_name": __("A name is 1 to {max} characters. Please send another one."),
+}
+
+PROVIDER = {
+    "card_expired": __("The bank says this card has expired."),
+    "card_is_blocked": __("The bank says this card is blocked."),
+    "card_is_blocked_in_processing_center": __("The bank says this card is blocked."),
+    "sms_not_active": __("SMS notifications are not connected to this card. Connect them at your bank and try again."),
+    "card_has_no_phone": __("No phone number is linked to this card at the bank."),
+    "phone_not_match": __("The card's phone number is not yours. Please use a card registered to your number."),
+    "invalid_card": __("The card number or expiry is wrong. Please check them."),
+    "pan_not_valid": __("The card number or expiry is wrong. Please check them."),
+    "card_not_found_in_processing_center": __("The bank does not know this card. Please check the number."),
+    "card_is_not_supported": __("This card is not supported. Please use an UzCard or HUMO card."),
+    "card_not_found": __("This card is not available."),
+    "invalid_otp": __("Wrong code."),
+    "otp_expired": __("The code has expired."),
+    "too_many_attempts": __("Too many attempts. Please try again later."),
+    "insufficient_funds": __("Not enough money on the card."),
+    "daily_limit_used_for_this_card": __("The card's daily limit is used up."),
+    "invalid_amount": __("The provider does not accept this amount."),
+    "processing_error": __("The bank's processing center reported an error. Please try again later."),
+    "server_error": __("The payment provider has a problem. Please try again later."),
+    "gateway_not_working": __("The payment provider has a problem. Please try again later."),
+    "card_is_already_activated": __("This card is already added."),
+}
+
+
+def rule_text(code: str, **params: object) -> str:
+    template = RULES.get(code)
+    return str(template).format(**params) if template is not None else _("Something is wrong with this input.")
+
+
+def provider_text(error: ProviderError) -> str:
+    """A known code gets our words; an unknown one shows the provider's own message."""
+    if isinstance(error, ProviderRejected):
+        known = PROVIDER.get(error.code)
+        if known is not None:
+            return str(known)
+        if error.message:
+            return _("The provider says: {message}").format(message=html.quote(error.message[:300]))
+    return _("The payment provider is slow to answer. Nothing was saved; please try again in a minute.")

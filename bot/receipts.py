@@ -1,0 +1,58 @@
+"""Texts about one payment: the summary before paying, the receipt after, the fate of one that did not finish.
+
+Used by the pay flow and by the start-up settlement of unfinished payments, so both say the same thing.
+"""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.money import format_sums
+from bot.labels import shown
+from bot.services.payments import PaymentView
+
+
+def _account_lines(payment: PaymentView) -> list[str]:
+    return [f"{label}: <b>{value}</b>" for label, value in payment.account_display]
+
+
+def summary(*, service: str, account_display: list[list[str]], amount: int, card: str, can_cancel: bool) -> str:
+    lines = [_("<b>Check the payment</b>"), _("Service: {name}").format(name=shown(service))]
+    lines += [f"{label}: <b>{value}</b>" for label, value in account_display]
+    lines.append(_("Amount: <b>{amount} sum</b>").format(amount=format_sums(amount)))
+    lines.append(_("Card: {card}").format(card=shown(card)))
+    if not can_cancel:
+        lines.append(_("⚠️ This payment cannot be reversed once made."))
+    return "\n".join(lines)
+
+
+def receipt(payment: PaymentView) -> str:
+    missing = "—"
+    lines = [_("✅ <b>Paid</b>"), _("Service: {name}").format(name=shown(payment.service_name))]
+    lines += _account_lines(payment)
+    lines += [
+        _("Amount: <b>{amount} sum</b>").format(amount=format_sums(payment.amount)),
+        _("Card: {card}").format(card=payment.card_masked),
+        _("Date: {date}").format(date=shown(payment.paid_at or missing)),
+        _("Payment reference: {ref}").format(ref=shown(payment.payment_ref or missing)),
+        _("Transaction: {id}").format(id=shown(payment.transaction_id or missing)),
+        _("Terminal: {terminal}").format(terminal=shown(payment.epos_terminal or missing)),
+    ]
+    return "\n".join(lines)
+
+
+def failure(payment: PaymentView, reason: str) -> str:
+    return "\n".join([
+        _("❌ <b>Not paid</b>: {service}, {amount} sum.").format(
+            service=shown(payment.service_name), amount=format_sums(payment.amount)),
+        reason,
+        _("Your card was not charged."),
+    ])
+
+
+def pending(payment: PaymentView) -> str:
+    return _(
+        "⏳ We don't know yet whether the payment of {amount} sum for {service} went through. "
+        "I'm checking with the provider and will tell you. Do not pay it again meanwhile. Transaction: {id}"
+    ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+             id=shown(payment.transaction_id or "—"))

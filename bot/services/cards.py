@@ -1,0 +1,288 @@
+"""My cards: add by SMS code at Paylov's card vault, list, choose the default, remove.
+
+Every method takes the acting user's id and only ever touches that user's rows: callback data can be forged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.domain import cards as rules
+from bot.providers.errors import ProviderRejected
+from bot.providers.paylov import PaylovClient
+from bot.services.card_numbers import PendingCards
+from bot.storage.models import Card, CardAddLock
+
+MAX_CODE_FAILURES = 3
+LOCK_FOR = timedelta(minutes=15)
+NAME_MAX = 32
+
+# Provider codes that mean "this code is wrong" / "this code is too old" at confirmUserCardCreate.
+WRONG_CODE = {"invalid_otp"}
+EXPIRED_CODE = {"otp_expired"}
+
+
+@dataclass(frozen=True)
+class CardView:
+    id: int
+    name: str
+    masked: str  # as the provider returns it, e.g. 860006******6311
+    expire: str  # YYMM, as the provider returns it
+    vendor: str | None
+    owner: str | None
+    is_default: bool
+
+    @property
+    def expiry_display(self) -> str:
+        return f"{self.expire[2:]}/{self.expire[:2]}" if len(self.expire) == 4 else self.expire
+
+    @property
+    def last4(self) -> str:
+        return self.masked[-4:]
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    cid: str
+    phone: str
+
+
+class CardFlowError(Exception):
+    """An expected outcome the user is told about; `code` picks the message, `params` fill it."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class CardNotFound(CardFlowError):
+    def __init__(self) -> None:
+        super().__init__("card_not_found")
+
+
+class CardsService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker,
+        paylov: PaylovClient,
+        *,
+        pending: PendingCards | None = None,
+        allowed_test_numbers: frozenset[str] = frozenset(),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessionmaker
+        self._paylov = paylov
+        self._pending = pending or PendingCards()
+        self._allowed = allowed_test_numbers
+        self._now = now
+
+    # ---- listing -------------------------------------------------------------------------------------------
+
+    async def list(self, user_id: int) -> list[CardView]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Card).where(Card.user_id == user_id).order_by(Card.is_default.desc(), Card.id)
+            )
+            return [_view(card) for card in rows]
+
+    async def get(self, user_id: int, card_id: int) -> CardView:
+        async with self._sessions() as session:
+            return _view(await _owned(session, user_id, card_id))
+
+    async def provider_card_id(self, user_id: int, card_id: int) -> str:
+        """For the payment flow: the provider's id never leaves the services layer."""
+        async with self._sessions() as session:
+            return (await _owned(session, user_id, card_id)).provider_card_id
+
+    # ---- adding --------------------------------------------------------------------------------------------
+
+    async def ensure_unlocked(self, user_id: int) -> None:
+        async with self._sessions() as session:
+            lock = await session.get(CardAddLock, user_id)
+            self._raise_if_locked(lock)
+
+    def accept_number(self, user_id: int, text: str) -> str:
+        """Validate the typed number and hold it in memory; returns the masked form to show."""
+        number = rules.validate_pan(text, allowed_extra=self._allowed)
+        self._pending.put_number(user_id, number)
+        return f"{number[:4]} {number[4:6]}** **** {number[-4:]}"
+
+    def forget_number(self, user_id: int) -> None:
+        self._pending.drop(user_id)
+
+    def accept_expiry(self, user_id: int, text: str) -> str:
+        """Validate the typed expiry; returns it as MM/YY to show."""
+        expiry = rules.parse_expiry(text, self._now().date())
+        if self._pending.get(user_id) is None:
+            raise CardFlowError("number_forgotten")
+        self._pending.put_expiry(user_id, expiry.yymm)
+        return f"{expiry.month:02d}/{expiry.year % 100:02d}"
+
+    async def send_code(self, user_id: int, phone: str | None) -> CodeSent:
+        """createUserCard: Paylov sends the SMS itself. Also how a new code is asked for."""
+        typed = self._pending.get(user_id)
+        if typed is None or typed.expire_yymm is None:
+            raise CardFlowError("number_forgotten")
+        number, expire_yymm = typed.number, typed.expire_yymm
+        await self.ensure_unlocked(user_id)
+        masked = number[:6] + "******" + number[-4:]
+        async with self._sessions() as session:
+            duplicate = await session.scalar(
+                select(Card).where(Card.user_id == user_id, Card.masked_number == masked, Card.expire == expire_yymm)
+            )
+        if duplicate is not None:
+            self._pending.drop(user_id)
+            raise CardFlowError("duplicate", name=duplicate.name)
+        sent = await self._paylov.create_user_card(str(user_id), number, expire_yymm, phone)
+        return CodeSent(cid=sent.cid, phone=sent.otp_sent_phone)
+
+    async def confirm(self, user_id: int, cid: str, code: str) -> CardView:
+        """confirmUserCardCreate; wrong codes are counted per user and three in a row lock adding for 15 minutes."""
+        otp = rules.parse_otp(code)
+        await self.ensure_unlocked(user_id)
+        try:
+            card = await self._paylov.confirm_user_card(cid, otp)
+        except ProviderRejected as exc:
+            if exc.code in WRONG_CODE:
+                await self._count_failure(user_id)
+            if exc.code == "too_many_attempts":
+                await self._lock(user_id)
+            raise
+        self._pending.drop(user_id)
+        return await self._save(user_id, card)
+
+    async def _save(self, user_id: int, card) -> CardView:
+        async with self._sessions.begin() as session:
+            lock = await session.get(CardAddLock, user_id)
+            if lock is not None:
+                lock.failures = 0
+            existing = await session.scalar(
+                select(Card).where(
+                    Card.user_id == user_id, Card.masked_number == card.number, Card.expire == card.expire_date
+                )
+            )
+            if existing is not None:
+                raise CardFlowError("duplicate", name=existing.name)
+            has_default = await session.scalar(select(Card.id).where(Card.user_id == user_id, Card.is_default))
+            row = Card(
+                user_id=user_id,
+                vault="paylov",
+                provider_card_id=card.card_id,
+                masked_number=card.number,
+                expire=card.expire_date,
+                owner=card.owner,
+                vendor=card.vendor or card.processing,
+                bank_id=str(card.bank_id) if card.bank_id is not None else None,
+                name=_default_name(card.vendor or card.processing, card.number),
+                is_default=has_default is None,
+            )
+            session.add(row)
+            await session.flush()
+            return _view(row)
+
+    async def _count_failure(self, user_id: int) -> None:
+        async with self._sessions.begin() as session:
+            lock = await session.get(CardAddLock, user_id)
+            if lock is None:
+                lock = CardAddLock(user_id=user_id, failures=0)
+                session.add(lock)
+            lock.failures += 1
+            if lock.failures >= MAX_CODE_FAILURES:
+                lock.failures = 0
+                lock.locked_until = self._now() + LOCK_FOR
+                self._pending.drop(user_id)
+                locked = True
+            else:
+                locked = False
+                left = MAX_CODE_FAILURES - lock.failures
+        if locked:
+            raise CardFlowError("locked", minutes=int(LOCK_FOR.total_seconds() // 60))
+        raise CardFlowError("wrong_code", left=left)
+
+    async def _lock(self, user_id: int) -> None:
+        async with self._sessions.begin() as session:
+            lock = await session.get(CardAddLock, user_id) or CardAddLock(user_id=user_id, failures=0)
+            session.add(lock)
+            lock.failures = 0
+            lock.locked_until = self._now() + LOCK_FOR
+        self._pending.drop(user_id)
+
+    def _raise_if_locked(self, lock: CardAddLock | None) -> None:
+        if lock is None or lock.locked_until is None:
+            return
+        until = lock.locked_until if lock.locked_until.tzinfo else lock.locked_until.replace(tzinfo=UTC)
+        remaining = until - self._now()
+        if remaining > timedelta(0):
+            minutes = max(1, -(-int(remaining.total_seconds()) // 60))
+            raise CardFlowError("locked", minutes=minutes)
+
+    # ---- managing ------------------------------------------------------------------------------------------
+
+    async def rename(self, user_id: int, card_id: int, name: str) -> CardView:
+        name = " ".join(name.split())
+        if not name or len(name) > NAME_MAX:
+            raise CardFlowError("bad_name", max=NAME_MAX)
+        async with self._sessions.begin() as session:
+            card = await _owned(session, user_id, card_id)
+            card.name = name
+            return _view(card)
+
+    async def make_default(self, user_id: int, card_id: int) -> CardView:
+        async with self._sessions.begin() as session:
+            chosen = await _owned(session, user_id, card_id)
+            for card in await session.scalars(select(Card).where(Card.user_id == user_id)):
+                card.is_default = card.id == chosen.id
+            return _view(chosen)
+
+    async def remove(self, user_id: int, card_id: int) -> CardView:
+        """At the provider first: a card we forget but Paylov keeps would still be chargeable."""
+        async with self._sessions() as session:
+            card = await _owned(session, user_id, card_id)
+            provider_id, view = card.provider_card_id, _view(card)
+        try:
+            await self._paylov.delete_user_card(provider_id)
+        except ProviderRejected as exc:
+            if exc.code != "card_not_found":  # already gone there: finish here
+                raise
+        async with self._sessions.begin() as session:
+            card = await session.get(Card, card_id)
+            if card is not None:
+                await session.delete(card)
+                await session.flush()
+                if card.is_default:
+                    successor = await session.scalar(
+                        select(Card).where(Card.user_id == user_id).order_by(Card.id.desc())
+                    )
+                    if successor is not None:
+                        successor.is_default = True
+        return view
+
+
+async def _owned(session, user_id: int, card_id: int) -> Card:
+    card = await session.get(Card, card_id)
+    if card is None or card.user_id != user_id:
+        raise CardNotFound()
+    return card
+
+
+def _view(card: Card) -> CardView:
+    return CardView(
+        id=card.id,
+        name=card.name,
+        masked=card.masked_number,
+        expire=card.expire,
+        vendor=card.vendor,
+        owner=card.owner,
+        is_default=card.is_default,
+    )
+
+
+def _default_name(vendor: str | None, masked: str) -> str:
+    brand = (vendor or "").strip().upper() or ("HUMO" if masked.startswith("9860") else "UZCARD")
+    return f"{brand} •{masked[-4:]}"

@@ -1,0 +1,374 @@
+"""My cards: list, add by SMS code, make default, remove."""
+
+from __future__ import annotations
+
+import time
+
+from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.cards import CardError
+from bot.filters import Registered
+from bot.keyboards import cards as kb
+from bot.keyboards import menu as menu_kb
+from bot.keyboards.callbacks import AddCardAction, AddCardCb, CardAction, CardCb
+from bot.outcomes import provider_text, rule_text
+from bot.providers.errors import ProviderError, ProviderRejected
+from bot.services.cards import CardFlowError, CardsService, CardView
+from bot.services.users import Profile
+from bot.settings import Settings
+from bot.states import AddCard
+
+# Provider codes after which the typed card itself is the problem: ask for another number.
+CARD_REFUSED = {
+    "card_expired", "card_is_blocked", "card_is_blocked_in_processing_center", "sms_not_active",
+    "card_has_no_phone", "phone_not_match", "invalid_card", "pan_not_valid", "card_not_found_in_processing_center",
+    "card_is_not_supported",
+}
+
+
+def list_text(cards: list[CardView]) -> str:
+    if not cards:
+        return _("You have no saved cards yet. Add one to pay bills.")
+    lines = [_("Your cards (⭐ is the default):")]
+    for card in cards:
+        lines.append(
+            "{star}<b>{name}</b> — {masked}, {expiry}".format(
+                star="⭐ " if card.is_default else "",
+                name=html.quote(card.name),
+                masked=card.masked,
+                expiry=card.expiry_display,
+            )
+        )
+    return "\n".join(lines)
+
+
+def card_text(card: CardView) -> str:
+    lines = [
+        f"<b>{html.quote(card.name)}</b>",
+        _("Number: {masked}").format(masked=card.masked),
+        _("Expires: {expiry}").format(expiry=card.expiry_display),
+    ]
+    if card.owner:
+        lines.append(_("Owner: {owner}").format(owner=html.quote(card.owner)))
+    if card.is_default:
+        lines.append(_("⭐ Default card for payments"))
+    return "\n".join(lines)
+
+
+async def show_cards(message: Message, state: FSMContext, profile: Profile, cards: CardsService) -> None:
+    await state.clear()
+    items = await cards.list(profile.id)
+    await message.answer(list_text(items), reply_markup=kb.card_list(items))
+
+
+async def back_to_list(callback: CallbackQuery, cards: CardsService) -> None:
+    items = await cards.list(callback.from_user.id)
+    await _edit(callback, list_text(items), kb.card_list(items))
+
+
+async def open_card(callback: CallbackQuery, callback_data: CardCb, cards: CardsService) -> None:
+    try:
+        card = await cards.get(callback.from_user.id, callback_data.id)
+    except CardFlowError as error:
+        await callback.answer(rule_text(error.code), show_alert=True)
+        return
+    await _edit(callback, card_text(card), kb.card_actions(card))
+
+
+async def make_default(callback: CallbackQuery, callback_data: CardCb, cards: CardsService) -> None:
+    try:
+        card = await cards.make_default(callback.from_user.id, callback_data.id)
+    except CardFlowError as error:
+        await callback.answer(rule_text(error.code), show_alert=True)
+        return
+    await callback.answer(_("“{name}” is now the default card.").format(name=card.name))
+    items = await cards.list(callback.from_user.id)
+    await _edit(callback, list_text(items), kb.card_list(items))
+
+
+async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService) -> None:
+    try:
+        card = await cards.get(callback.from_user.id, callback_data.id)
+    except CardFlowError as error:
+        await callback.answer(rule_text(error.code), show_alert=True)
+        return
+    await _edit(
+        callback,
+        _("Remove the card “{name}” ({masked})?").format(name=html.quote(card.name), masked=card.masked),
+        kb.confirm_remove(card),
+    )
+
+
+async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, bot: Bot) -> None:
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
+            card = await cards.remove(callback.from_user.id, callback_data.id)
+    except CardFlowError as error:
+        await callback.answer(rule_text(error.code), show_alert=True)
+        return
+    except ProviderError as error:
+        await callback.answer(provider_text(error), show_alert=True)
+        return
+    items = await cards.list(callback.from_user.id)
+    text = _("The card “{name}” was removed.").format(name=html.quote(card.name)) + "\n\n" + list_text(items)
+    await _edit(callback, text, kb.card_list(items))
+
+
+# ---- adding a card --------------------------------------------------------------------------------------------
+
+
+async def start_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService) -> None:
+    await state.set_data({})
+    await begin_adding(callback, state, cards)
+
+
+async def begin_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService) -> None:
+    """Also entered from the pay flow, whose answers wait in FSM data under `resume_pay`."""
+    try:
+        await cards.ensure_unlocked(callback.from_user.id)
+    except CardFlowError as error:
+        await callback.answer(rule_text(error.code, **error.params), show_alert=True)
+        return
+    await state.set_state(AddCard.number)
+    await callback.message.answer(
+        _("Send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message right away."),
+        reply_markup=kb.cancel_adding(),
+    )
+
+
+async def number_typed(message: Message, state: FSMContext, cards: CardsService, bot: Bot) -> None:
+    await _delete(message, bot)  # first of all: the text may hold a card number
+    try:
+        shown = cards.accept_number(message.from_user.id, message.text)
+    except CardError as error:
+        await message.answer(
+            rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"), reply_markup=kb.cancel_adding()
+        )
+        return
+    await state.set_state(AddCard.expiry)
+    await message.answer(
+        _("Card {masked}. Now send its expiry as on the card: MM/YY, e.g. 03/29.").format(masked=shown),
+        reply_markup=kb.cancel_adding(),
+    )
+
+
+async def number_hint(message: Message, bot: Bot) -> None:
+    await message.answer(_("Please send the card number as text, 16 digits."), reply_markup=kb.cancel_adding())
+
+
+async def expiry_typed(
+    message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings
+) -> None:
+    user_id = message.from_user.id
+    try:
+        cards.accept_expiry(user_id, message.text)
+    except CardError as error:
+        await message.answer(rule_text(error.code), reply_markup=kb.cancel_adding())
+        return
+    except CardFlowError as error:
+        await _back_to_number(message, state, rule_text(error.code, **error.params))
+        return
+    await _send_code(message, state, cards, profile, bot, settings)
+
+
+async def _send_code(
+    message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings
+) -> None:
+    waiting = await message.answer(_("Checking the card with the bank…"))
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            sent = await cards.send_code(profile.id, profile.phone)
+    except CardFlowError as error:
+        if error.code == "duplicate":
+            await waiting.edit_text(rule_text(error.code, **error.params))
+            await _finish(message, state, cards, profile)
+        elif error.code == "locked":
+            await _leave(message, state, cards, profile, rule_text(error.code, **error.params))
+        else:
+            await _back_to_number(message, state, rule_text(error.code, **error.params))
+        return
+    except ProviderRejected as error:
+        if error.code in CARD_REFUSED:
+            cards.forget_number(profile.id)
+            await state.set_state(AddCard.number)
+            await waiting.edit_text(
+                provider_text(error) + "\n" + _("Please send another card number."), reply_markup=kb.cancel_adding()
+            )
+        else:
+            await state.set_state(AddCard.expiry)
+            await waiting.edit_text(
+                provider_text(error) + "\n" + _("Send the expiry again to retry."), reply_markup=kb.cancel_adding()
+            )
+        return
+    except ProviderError as error:
+        await state.set_state(AddCard.expiry)
+        await waiting.edit_text(
+            provider_text(error) + "\n" + _("Send the expiry again to retry."), reply_markup=kb.cancel_adding()
+        )
+        return
+    await state.set_state(AddCard.code)
+    await state.update_data(cid=sent.cid, sent_at=time.time())
+    await waiting.edit_text(
+        _("I sent a code by SMS to {phone}. Type the 6 digits here.").format(phone=html.quote(sent.phone)),
+        reply_markup=kb.code_prompt(),
+    )
+
+
+async def code_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot) -> None:
+    await _delete(message, bot)  # the code is a secret too; keep the chat clean of it
+    data = await state.get_data()
+    user_id = message.from_user.id
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            card = await cards.confirm(user_id, data["cid"], message.text)
+    except CardError as error:
+        await message.answer(rule_text(error.code), reply_markup=kb.code_prompt())
+        return
+    except CardFlowError as error:
+        if error.code in ("locked", "duplicate"):
+            await _leave(message, state, cards, profile, rule_text(error.code, **error.params))
+        else:
+            await message.answer(rule_text(error.code, **error.params), reply_markup=kb.code_prompt())
+        return
+    except ProviderRejected as error:
+        if error.code == "otp_expired":
+            await message.answer(
+                _("The code has expired. Tap “Send a new code” to get another one."), reply_markup=kb.code_prompt()
+            )
+        elif error.code == "too_many_attempts":
+            await _leave(message, state, cards, profile, rule_text("locked", minutes=15))
+        else:
+            await message.answer(provider_text(error), reply_markup=kb.code_prompt())
+        return
+    except ProviderError as error:
+        await message.answer(provider_text(error), reply_markup=kb.code_prompt())
+        return
+    await state.set_state(AddCard.name)
+    await state.update_data(card_id=card.id, cid=None)
+    await message.answer(
+        _("✅ Card {masked} is saved.").format(masked=card.masked)
+        + "\n"
+        + _("Give it a name, e.g. “Salary card”, or tap Skip."),
+        reply_markup=kb.skip_name(),
+    )
+
+
+async def resend_code(
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings
+) -> None:
+    data = await state.get_data()
+    wait_left = int(data.get("sent_at", 0) + settings.CARD_CODE_RESEND_WAIT - time.time())
+    if wait_left > 0:
+        await callback.answer(_("You can ask for a new code in {seconds} s.").format(seconds=wait_left), show_alert=True)
+        return
+    await _send_code(callback.message, state, cards, profile, bot, settings)
+
+
+async def name_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+    data = await state.get_data()
+    try:
+        card = await cards.rename(message.from_user.id, data["card_id"], message.text)
+    except CardFlowError as error:
+        await message.answer(rule_text(error.code, **error.params), reply_markup=kb.skip_name())
+        return
+    await message.answer(_("Saved as “{name}”.").format(name=html.quote(card.name)), reply_markup=menu_kb.main_menu())
+    await _finish(message, state, cards, profile)
+
+
+async def skip_name(callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+    await _edit(callback, _("The card is saved."), None)
+    await _finish(callback.message, state, cards, profile)
+
+
+async def cancel_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+    cards.forget_number(callback.from_user.id)
+    await _edit(callback, _("Adding the card is cancelled. Nothing was saved."), None)
+    await _finish(callback.message, state, cards, profile)
+
+
+async def _finish(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+    """Back to the payment that sent the user here, or to the card list."""
+    saved = (await state.get_data()).get("resume_pay")
+    if saved:
+        from handlers.pay import resume_after_card
+
+        await resume_after_card(message, state, cards, profile, saved)
+        return
+    await state.clear()
+    items = await cards.list(profile.id)
+    await message.answer(list_text(items), reply_markup=kb.card_list(items))
+
+
+async def step_hint(message: Message, state: FSMContext) -> None:
+    current = await state.get_state()
+    hints = {
+        AddCard.expiry.state: _("Please send the expiry as text, like 03/29."),
+        AddCard.code.state: _("Please type the 6-digit code from the SMS."),
+        AddCard.name.state: _("Please send a name for the card as text, or tap Skip."),
+    }
+    await message.answer(hints.get(current, _("Please use the buttons.")))
+
+
+async def stale_add_button(callback: CallbackQuery) -> None:
+    await callback.answer(_("This button is no longer active."), show_alert=True)
+
+
+async def _back_to_number(message: Message, state: FSMContext, text: str) -> None:
+    await state.set_state(AddCard.number)
+    await message.answer(text, reply_markup=kb.cancel_adding())
+
+
+async def _leave(message: Message, state: FSMContext, cards: CardsService, profile: Profile, text: str) -> None:
+    """The card cannot be added now: say why, then back to where the user came from."""
+    cards.forget_number(profile.id)
+    await message.answer(text, reply_markup=menu_kb.main_menu())
+    if (await state.get_data()).get("resume_pay"):
+        await _finish(message, state, cards, profile)
+    else:
+        await state.clear()
+
+
+async def _delete(message: Message, bot: Bot) -> None:
+    try:
+        await bot.delete_message(message.chat.id, message.message_id)
+    except TelegramBadRequest:  # already gone, or too old to delete: nothing else to do
+        pass
+
+
+async def _edit(callback: CallbackQuery, text: str, markup) -> None:
+    try:
+        await callback.message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest:  # "message is not modified" or too old to edit: send afresh
+        await callback.message.answer(text, reply_markup=markup)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Registered())
+    router.callback_query.filter(Registered())
+
+    router.message.register(show_cards, F.text == menu_kb.CARDS)
+    router.callback_query.register(back_to_list, CardCb.filter(F.action == CardAction.back))
+    router.callback_query.register(open_card, CardCb.filter(F.action == CardAction.open))
+    router.callback_query.register(make_default, CardCb.filter(F.action == CardAction.default))
+    router.callback_query.register(ask_remove, CardCb.filter(F.action == CardAction.remove))
+    router.callback_query.register(remove, CardCb.filter(F.action == CardAction.remove_yes))
+    router.callback_query.register(start_adding, CardCb.filter(F.action == CardAction.add))
+
+    router.callback_query.register(cancel_adding, AddCardCb.filter(F.action == AddCardAction.cancel), AddCard())
+    router.callback_query.register(resend_code, AddCardCb.filter(F.action == AddCardAction.resend), AddCard.code)
+    router.callback_query.register(skip_name, AddCardCb.filter(F.action == AddCardAction.skip_name), AddCard.name)
+    router.callback_query.register(stale_add_button, AddCardCb.filter())
+
+    router.message.register(number_typed, AddCard.number, F.text)
+    router.message.register(number_hint, AddCard.number)
+    router.message.register(expiry_typed, AddCard.expiry, F.text)
+    router.message.register(code_typed, AddCard.code, F.text)
+    router.message.register(name_typed, AddCard.name, F.text)
+    router.message.register(step_hint, AddCard())
+    return router

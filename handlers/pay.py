@@ -1,0 +1,632 @@
+"""Pay a bill: catalogue or search -> the provider's form -> account info -> amount -> card -> confirm -> code -> receipt.
+
+The form is one state that loops: the engine picks the next field from the answers kept in FSM data.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain import forms
+from bot.domain.cards import CardError, parse_otp
+from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
+from bot.filters import Registered
+from bot.keyboards import menu as menu_kb
+from bot.keyboards import pay as kb
+from bot.keyboards.callbacks import PayAction, PayCb
+from bot.labels import label, shown, trim
+from bot.outcomes import provider_text, rule_text
+from bot.providers.errors import ProviderError, ProviderRejected
+from bot.receipts import failure, pending, receipt, summary
+from bot.services.accounts import AccountInfo, AccountsService
+from bot.services.cards import CardFlowError, CardsService
+from bot.services.catalogue import CatalogueService, Service, ServiceForm
+from bot.services.payments import PaymentClosed, PaymentsService, PayResult
+from bot.services.users import Profile
+from bot.states import Pay
+
+UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
+
+
+class CurrentFlow(Filter):
+    """The button belongs to the payment conversation in progress; otherwise the fallback says it is closed."""
+
+    async def __call__(self, callback: CallbackQuery, callback_data: PayCb, state: FSMContext) -> bool | dict:
+        data = await state.get_data()
+        return {"flow": data} if data.get("flow") == callback_data.flow else False
+
+
+# ---- catalogue -------------------------------------------------------------------------------------------------
+
+
+async def start(message: Message, state: FSMContext, catalogue: CatalogueService, bot: Bot) -> None:
+    await state.clear()
+    await state.set_state(Pay.browse)
+    flow = secrets.token_hex(4)
+    await state.set_data({"flow": flow, "view": "categories", "page": 0})
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            categories = await catalogue.categories()
+    except ProviderError as error:
+        await state.clear()
+        await message.answer(provider_text(error), reply_markup=menu_kb.main_menu())
+        return
+    await message.answer(
+        _("Choose a category, or type part of a service name to search."),
+        reply_markup=kb.categories(flow, categories, 0),
+    )
+
+
+async def show_categories(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService) -> None:
+    await state.set_state(Pay.browse)
+    await state.update_data(view="categories", page=0, choices=[])
+    await _edit(callback, _("Choose a category, or type part of a service name to search."),
+                kb.categories(flow["flow"], await catalogue.categories(), 0))
+
+
+async def open_category(
+    callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict, catalogue: CatalogueService
+) -> None:
+    services = await catalogue.in_category(callback_data.value)
+    if not services:
+        await callback.answer(_("This category is empty now."), show_alert=True)
+        return
+    await state.update_data(view="services", page=0, choices=[s.id for s in services],
+                            title=services[0].category.name)
+    await _edit(callback, _("{category}: choose a service.").format(category=shown(services[0].category.name)),
+                kb.services(flow["flow"], services, 0))
+
+
+async def turn_page(
+    callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict, catalogue: CatalogueService
+) -> None:
+    page = callback_data.value
+    await state.update_data(page=page)
+    current = await state.get_state()
+    if current == Pay.form.state:
+        await _render_field(callback.message, state, catalogue, edit=True, page=page)
+    elif flow.get("view") == "categories":
+        await _edit(callback, _("Choose a category, or type part of a service name to search."),
+                    kb.categories(flow["flow"], await catalogue.categories(), page))
+    else:
+        services = await _choices(catalogue, flow)
+        await _edit(callback, _("Choose a service."), kb.services(flow["flow"], services, page))
+
+
+async def search(message: Message, state: FSMContext, catalogue: CatalogueService) -> None:
+    query = message.text.strip()
+    data = await state.get_data()
+    if len(query) < 2 or len(query) > 100:
+        await message.answer(_("Type 2 to 100 letters of a service name, or choose a category above."))
+        return
+    found = [service for service in await catalogue.find(query)]
+    if not found:
+        await message.answer(
+            _("Nothing found for “{query}”. Try another word, or choose a category.").format(query=shown(query, 60)),
+            reply_markup=kb.categories(data["flow"], await catalogue.categories(), 0),
+        )
+        return
+    await state.update_data(view="services", page=0, choices=[s.id for s in found])
+    await message.answer(_("Found for “{query}”:").format(query=shown(query, 60)),
+                         reply_markup=kb.services(data["flow"], found, 0))
+
+
+async def search_from_menu(message: Message, state: FSMContext, catalogue: CatalogueService) -> None:
+    """Typing a service name right in the menu starts a payment with that search."""
+    await state.set_state(Pay.browse)
+    await state.set_data({"flow": secrets.token_hex(4), "view": "services", "page": 0})
+    await search(message, state, catalogue)
+
+
+async def browse_hint(message: Message) -> None:
+    await message.answer(_("Choose with the buttons, or type part of a service name to search."))
+
+
+async def choose_service(
+    callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
+    catalogue: CatalogueService, bot: Bot,
+) -> None:
+    choices = flow.get("choices") or []
+    if not 0 <= callback_data.value < len(choices):
+        await callback.answer(_("This button is no longer active."), show_alert=True)
+        return
+    service = await catalogue.service(choices[callback_data.value])
+    if service is None:
+        await callback.answer(_("This service is no longer offered."), show_alert=True)
+        return
+    if not service.payable:
+        await callback.answer(_("{name} cannot be paid right now. Please try later.").format(name=service.name[:100]),
+                              show_alert=True)
+        return
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
+            await catalogue.form(service.id)
+    except ProviderError as error:
+        await callback.answer(provider_text(error)[:190], show_alert=True)
+        return
+    await state.set_state(Pay.form)
+    await state.update_data(service_id=service.id, answers={}, page=0)
+    await _render_field(callback.message, state, catalogue, edit=True)
+
+
+# ---- the form --------------------------------------------------------------------------------------------------
+
+
+async def _render_field(message: Message, state: FSMContext, catalogue: CatalogueService, *,
+                        edit: bool = False, page: int = 0, note: str | None = None) -> None:
+    data = await state.get_data()
+    form = await catalogue.form(data["service_id"])
+    answers = data.get("answers", {})
+    field = forms.next_field(form.fields, answers)
+    flow = data["flow"]
+    head = [f"<b>{shown(form.service.name)}</b>"]
+    for known, value in forms.display(form.fields, answers):
+        head.append(f"{label(known.name, known.title)}: {shown(value, 80)}")
+    if note:
+        head.append(note)
+    if field.type == "select":
+        options = forms.options(field, answers)
+        if not options:
+            text = "\n".join(head + [_("There is nothing to choose for {label} with the answers above. "
+                                       "Go back and change them.").format(label=label(field.name, field.title))])
+            markup = kb.text_step(flow, optional=False)
+        else:
+            text = "\n".join(head + [_("Choose {label}:").format(label=label(field.name, field.title))])
+            markup = kb.options(flow, options, page, optional=not field.required)
+    else:
+        example = forms.example(field)
+        ask = _("Type {label}.").format(label=label(field.name, field.title))
+        if example:
+            ask += " " + _("For example: {example}").format(example=shown(example))
+        text = "\n".join(head + [ask])
+        markup = kb.text_step(flow, optional=not field.required)
+    if edit:
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest:
+            pass
+    await message.answer(text, reply_markup=markup)
+
+
+async def choose_option(
+    callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
+    catalogue: CatalogueService, accounts: AccountsService, cards: CardsService, bot: Bot,
+) -> None:
+    form = await catalogue.form(flow["service_id"])
+    field = forms.next_field(form.fields, flow.get("answers", {}))
+    if field is None or field.type != "select":
+        await callback.answer(_("This button is no longer active."), show_alert=True)
+        return
+    try:
+        answers = forms.choose(field, flow.get("answers", {}), callback_data.value)
+    except forms.FieldError:
+        await callback.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await state.update_data(answers=answers, page=0)
+    await _after_answer(callback.message, state, catalogue, accounts, cards, bot, edit=True)
+
+
+async def typed_value(
+    message: Message, state: FSMContext, catalogue: CatalogueService, accounts: AccountsService,
+    cards: CardsService, bot: Bot,
+) -> None:
+    data = await state.get_data()
+    form = await catalogue.form(data["service_id"])
+    answers = data.get("answers", {})
+    field = forms.next_field(form.fields, answers)
+    if field.type == "select":
+        await message.answer(_("Please choose with the buttons above."))
+        return
+    try:
+        value = forms.parse(field, message.text)
+    except forms.FieldError as error:
+        await message.answer(_field_error(field, error))
+        return
+    await state.update_data(answers={**answers, field.name: value})
+    await _after_answer(message, state, catalogue, accounts, cards, bot, edit=False)
+
+
+async def form_hint(message: Message) -> None:
+    await message.answer(_("Please answer with text or the buttons above."))
+
+
+async def skip_field(
+    callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
+    accounts: AccountsService, cards: CardsService, bot: Bot,
+) -> None:
+    form = await catalogue.form(flow["service_id"])
+    field = forms.next_field(form.fields, flow.get("answers", {}))
+    try:
+        answers = forms.skip(field, flow.get("answers", {}))
+    except (forms.FieldError, AttributeError):
+        await callback.answer(_("This field is required."), show_alert=True)
+        return
+    await state.update_data(answers=answers)
+    await _after_answer(callback.message, state, catalogue, accounts, cards, bot, edit=True)
+
+
+async def _after_answer(message: Message, state: FSMContext, catalogue: CatalogueService,
+                        accounts: AccountsService, cards: CardsService, bot: Bot, *, edit: bool) -> None:
+    data = await state.get_data()
+    form = await catalogue.form(data["service_id"])
+    if forms.next_field(form.fields, data["answers"]) is not None:
+        await _render_field(message, state, catalogue, edit=edit)
+        return
+    if not form.service.has_info:
+        await _ask_amount(message, state, form, None, edit=edit)
+        return
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            info = await accounts.lookup(form, forms.account(form.fields, data["answers"]))
+    except ProviderRejected as error:
+        if error.code in UNKNOWN_ACCOUNT:
+            await state.update_data(answers=forms.back(form.fields, data["answers"]))
+            await _render_field(message, state, catalogue, note="⚠️ " + _(
+                "The provider does not know this account. Please check it and type it again."))
+            return
+        await _render_field_error(message, state, catalogue, provider_text(error))
+        return
+    except ProviderError as error:
+        await _render_field_error(message, state, catalogue, provider_text(error))
+        return
+    await _ask_amount(message, state, form, info, edit=False)
+
+
+async def _render_field_error(message, state, catalogue, text: str) -> None:
+    data = await state.get_data()
+    form = await catalogue.form(data["service_id"])
+    await state.update_data(answers=forms.back(form.fields, data["answers"]))
+    await _render_field(message, state, catalogue, note="⚠️ " + text)
+
+
+def _field_error(field: forms.Field, error: forms.FieldError) -> str:
+    name = label(field.name, field.title)
+    params = getattr(error, "params", {}) or {}
+    code = error.code
+    if code == "digits_only":
+        return _("{label}: only digits, please.").format(label=name)
+    if code == "length":
+        return _("{label} has {length} characters. Please check it.").format(label=name, length=params.get("length"))
+    if code == "pattern":
+        example = params.get("example") or forms.example(field)
+        text = _("{label} does not look right.").format(label=name)
+        return text + (" " + _("For example: {example}").format(example=shown(example)) if example else "")
+    if code == "too_long":
+        return _("That is too long for {label}.").format(label=name)
+    return _("Please type {label}.").format(label=name)
+
+
+# ---- account info and amount -------------------------------------------------------------------------------
+
+
+def _info_text(form: ServiceForm, info: AccountInfo | None) -> list[str]:
+    if info is None:
+        return []
+    lines = []
+    for line in info.lines:
+        text = f"{label(line.name, line.title)}: {shown(line.value, 120)}"
+        if line.is_balance and info.debt:
+            text = "⚠️ <b>" + text + "</b> — " + _("debt {amount} sum").format(amount=format_sums(info.debt))
+        lines.append(text)
+    return lines
+
+
+async def _ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,
+                      *, edit: bool) -> None:
+    data = await state.get_data()
+    await state.set_state(Pay.amount)
+    await state.update_data(debt=info.debt if info else None, info=_info_text(form, info))
+    lines = [f"<b>{shown(form.service.name)}</b>"] + _info_text(form, info)
+    lines.append(_("Type the amount in sums, from {min} to {max}.").format(
+        min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
+    markup = kb.amount(data["flow"], info.debt if info else None)
+    if edit:
+        try:
+            await message.edit_text("\n".join(lines), reply_markup=markup)
+            return
+        except TelegramBadRequest:
+            pass
+    await message.answer("\n".join(lines), reply_markup=markup)
+
+
+async def typed_amount(message: Message, state: FSMContext, catalogue: CatalogueService, cards: CardsService,
+                       profile: Profile) -> None:
+    data = await state.get_data()
+    form = await catalogue.form(data["service_id"])
+    try:
+        amount = parse_sums(message.text)
+        check_limits(amount, form.service.min_amount, form.service.max_amount)
+    except AmountError as error:
+        await message.answer(_amount_error(error, form.service))
+        return
+    await state.update_data(amount=amount)
+    await _ask_card(message, state, cards, profile)
+
+
+async def pay_debt(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
+                   cards: CardsService, profile: Profile) -> None:
+    form = await catalogue.form(flow["service_id"])
+    debt = flow.get("debt")
+    try:
+        check_limits(debt, form.service.min_amount, form.service.max_amount)
+    except (AmountError, TypeError) as error:
+        await callback.answer(_amount_error(error, form.service) if isinstance(error, AmountError) else
+                              _("This button is no longer active."), show_alert=True)
+        return
+    await state.update_data(amount=debt)
+    await _ask_card(callback.message, state, cards, profile)
+
+
+def _amount_error(error: AmountError, service: Service) -> str:
+    limits = dict(min=format_sums(service.min_amount), max=format_sums(service.max_amount))
+    return {
+        "below_min": _("The smallest amount for this service is {min} sum.").format(**limits),
+        "above_max": _("The largest amount for this service is {max} sum.").format(**limits),
+        "whole_sums": _("Please type whole sums, without tiyin: e.g. 15000."),
+        "positive": _("The amount must be more than zero."),
+    }.get(error.code, _("Please type the amount as a number, e.g. 15000 or 15 000."))
+
+
+async def amount_hint(message: Message) -> None:
+    await message.answer(_("Please type the amount as a number, e.g. 15000 or 15 000."))
+
+
+# ---- card, confirm, code -----------------------------------------------------------------------------------
+
+
+async def _ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+    data = await state.get_data()
+    await state.set_state(Pay.card)
+    items = await cards.list(profile.id)
+    text = (_("Choose the card to pay {amount} sum with:").format(amount=format_sums(data["amount"]))
+            if items else _("You have no saved cards yet. Add one and I'll bring you back to this payment."))
+    await message.answer(text, reply_markup=kb.cards(data["flow"], items))
+
+
+async def resume_after_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile,
+                            saved: dict[str, Any]) -> None:
+    """Back from adding a card to the payment, with every answer still there."""
+    await state.set_state(Pay.card)
+    await state.set_data(saved)
+    await _ask_card(message, state, cards, profile)
+
+
+async def add_card(callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService) -> None:
+    from handlers.cards import begin_adding
+
+    await state.set_data({"resume_pay": flow})
+    await begin_adding(callback, state, cards)
+
+
+async def choose_card(callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
+                      catalogue: CatalogueService, cards: CardsService) -> None:
+    try:
+        card = await cards.get(callback.from_user.id, callback_data.value)
+    except CardFlowError as error:
+        await callback.answer(rule_text(error.code), show_alert=True)
+        return
+    form = await catalogue.form(flow["service_id"])
+    display = _account_display(form, flow["answers"])
+    await state.set_state(Pay.confirm)
+    await state.update_data(card_id=card.id)
+    text = summary(service=form.service.name, account_display=display, amount=flow["amount"],
+                   card=f"{card.name} ({card.masked})", can_cancel=form.service.can_cancel)
+    await _edit(callback, text, kb.confirm(flow["flow"]))
+
+
+def _account_display(form: ServiceForm, answers: dict[str, str]) -> list[list[str]]:
+    return [[label(field.name, field.title), shown(value, 80)] for field, value in forms.display(form.fields, answers)]
+
+
+async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
+                  payments: PaymentsService, profile: Profile, bot: Bot) -> None:
+    service = await catalogue.service(flow["service_id"])
+    form = await catalogue.form(flow["service_id"])
+    if service is None or not service.payable:
+        await callback.answer(_("This service cannot be paid right now. Please try later."), show_alert=True)
+        return
+    try:
+        payment = await payments.open(
+            user_id=profile.id, intent_key=flow["flow"], service=form.service,
+            account=forms.account(form.fields, flow["answers"]), account_display=_account_display(form, flow["answers"]),
+            amount=flow["amount"], card_id=flow["card_id"],
+        )
+    except (CardFlowError, PaymentClosed):
+        await callback.answer(_("This payment is closed."), show_alert=True)
+        return
+    await state.set_state(Pay.code)
+    await state.update_data(payment_id=payment.id)
+    try:
+        await callback.message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest:
+        pass
+    async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
+        result = await payments.send_code(profile.id, payment.id, profile.phone)
+    await _report(callback.message, state, result)
+
+
+async def typed_code(message: Message, state: FSMContext, payments: PaymentsService, profile: Profile,
+                     bot: Bot) -> None:
+    data = await state.get_data()
+    try:
+        otp = parse_otp(message.text)
+    except CardError:
+        await message.answer(_("The code has 6 digits. Please type it again."), reply_markup=kb.code(data["flow"]))
+        return
+    await _delete(message, bot)
+    waiting = await message.answer(_("Paying…"))
+    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+        result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)
+    await _delete(waiting, bot)
+    await _report(message, state, result)
+
+
+async def code_hint(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    await message.answer(_("Please type the 6-digit code from the SMS."), reply_markup=kb.code(data["flow"]))
+
+
+async def _report(message: Message, state: FSMContext, result: PayResult) -> None:
+    """Tell the user what became of the payment, and leave the conversation where the next step is."""
+    payment = result.payment
+    data = await state.get_data()
+    flow = data.get("flow", "")
+    if result.outcome == "pending":
+        await message.answer(_("I sent a code by SMS to {phone}. Type it to pay {amount} sum.").format(
+            phone=shown(payment.otp_phone or "—"), amount=format_sums(payment.amount)), reply_markup=kb.code(flow))
+    elif result.outcome == "new_code":
+        await message.answer(_("The code has expired; that attempt was not charged. I sent a new code to {phone}. "
+                               "Type it to pay.").format(phone=shown(payment.otp_phone or "—")),
+                             reply_markup=kb.code(flow))
+    elif result.outcome == "wrong_code":
+        await message.answer(_("Wrong code. Tries left: {left}.").format(left=result.tries_left),
+                             reply_markup=kb.code(flow))
+    elif result.outcome == "not_charged":
+        await message.answer(_("The payment did not go through and your card was not charged. "
+                               "Type the code again to retry."), reply_markup=kb.code(flow))
+    elif result.outcome == "paid":
+        await state.clear()
+        await message.answer(receipt(payment), reply_markup=menu_kb.main_menu())
+    elif result.outcome == "failed":
+        await state.set_state(Pay.confirm)
+        await state.update_data(flow=secrets.token_hex(4), payment_id=None)
+        new_flow = (await state.get_data())["flow"]
+        await message.answer(failure(payment, _failure_reason(payment)), reply_markup=kb.try_again(new_flow))
+    else:
+        await state.clear()
+        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
+
+
+def _failure_reason(payment) -> str:
+    if payment.error_code == "too_many_attempts":
+        return _("Three wrong codes: the payment was cancelled.")
+    if payment.error_code == "provider_unavailable":
+        return _("The payment provider did not answer.")
+    if payment.error_code == "cancelled":
+        return _("The provider cancelled the payment.")
+    return provider_text(ProviderRejected(payment.error_code or "", payment.error_message or ""))
+
+
+async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
+                payments: PaymentsService, profile: Profile, bot: Bot) -> None:
+    """A new intent with the same answers: the failed payment stays failed in the ledger."""
+    await confirm(callback, state, flow, catalogue, payments, profile, bot)
+
+
+# ---- back, cancel, stale -------------------------------------------------------------------------------------
+
+
+async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
+               cards: CardsService, profile: Profile) -> None:
+    current = await state.get_state()
+    if current == Pay.form.state:
+        form = await catalogue.form(flow["service_id"])
+        answers = flow.get("answers", {})
+        if not answers:
+            await show_categories(callback, state, flow, catalogue)
+            return
+        await state.update_data(answers=forms.back(form.fields, answers), page=0)
+        await _render_field(callback.message, state, catalogue, edit=True)
+    elif current == Pay.amount.state:
+        form = await catalogue.form(flow["service_id"])
+        await state.set_state(Pay.form)
+        await state.update_data(answers=forms.back(form.fields, flow["answers"]), page=0)
+        await _render_field(callback.message, state, catalogue, edit=True)
+    elif current == Pay.card.state:
+        form = await catalogue.form(flow["service_id"])
+        await state.set_state(Pay.amount)
+        lines = [f"<b>{shown(form.service.name)}</b>", *flow.get("info", [])]
+        lines.append(_("Type the amount in sums, from {min} to {max}.").format(
+            min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
+        await _edit(callback, "\n".join(lines), kb.amount(flow["flow"], flow.get("debt")))
+    elif current == Pay.confirm.state:
+        await callback.message.delete()
+        await _ask_card(callback.message, state, cards, profile)
+    else:
+        await callback.answer(_("This button is no longer active."), show_alert=True)
+
+
+async def cancel(callback: CallbackQuery, state: FSMContext, flow: dict, payments: PaymentsService,
+                 profile: Profile) -> None:
+    if flow.get("payment_id"):
+        await payments.abandon(profile.id, flow["payment_id"])
+    await state.clear()
+    await _edit(callback, _("The payment is cancelled. Nothing was charged."), None)
+    await callback.message.answer(_("What would you like to do?"), reply_markup=menu_kb.main_menu())
+
+
+async def closed(callback: CallbackQuery) -> None:
+    await callback.answer(_("This payment is closed."), show_alert=True)
+
+
+async def step_hint(message: Message) -> None:
+    await message.answer(_("Please use the buttons above."))
+
+
+async def _edit(callback: CallbackQuery, text: str, markup) -> None:
+    try:
+        await callback.message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest:
+        await callback.message.answer(text, reply_markup=markup)
+
+
+async def _delete(message: Message, bot: Bot) -> None:
+    try:
+        await bot.delete_message(message.chat.id, message.message_id)
+    except TelegramBadRequest:
+        pass
+
+
+async def _choices(catalogue: CatalogueService, flow: dict) -> list[Service]:
+    services = []
+    for service_id in flow.get("choices", []):
+        service = await catalogue.service(service_id)
+        if service is not None:
+            services.append(service)
+    return services
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Registered())
+    router.callback_query.filter(Registered())
+    cb = PayCb.filter
+
+    router.message.register(start, F.text == menu_kb.PAY)
+    router.callback_query.register(cancel, cb(F.action == PayAction.cancel), CurrentFlow())
+    router.callback_query.register(back, cb(F.action == PayAction.back), CurrentFlow())
+    router.callback_query.register(show_categories, cb(F.action == PayAction.categories), CurrentFlow(), Pay.browse)
+    router.callback_query.register(open_category, cb(F.action == PayAction.category), CurrentFlow(), Pay.browse)
+    router.callback_query.register(turn_page, cb(F.action == PayAction.page), CurrentFlow())
+    router.callback_query.register(choose_service, cb(F.action == PayAction.service), CurrentFlow(), Pay.browse)
+    router.callback_query.register(choose_option, cb(F.action == PayAction.option), CurrentFlow(), Pay.form)
+    router.callback_query.register(skip_field, cb(F.action == PayAction.skip), CurrentFlow(), Pay.form)
+    router.callback_query.register(pay_debt, cb(F.action == PayAction.debt), CurrentFlow(), Pay.amount)
+    router.callback_query.register(choose_card, cb(F.action == PayAction.card), CurrentFlow(), Pay.card)
+    router.callback_query.register(add_card, cb(F.action == PayAction.add_card), CurrentFlow(), Pay.card)
+    router.callback_query.register(confirm, cb(F.action == PayAction.confirm), CurrentFlow(), Pay.confirm)
+    router.callback_query.register(again, cb(F.action == PayAction.again), CurrentFlow(), Pay.confirm)
+    router.callback_query.register(closed, cb())
+
+    router.message.register(search_from_menu, StateFilter(None), F.text, ~F.text.startswith("/"))
+    router.message.register(search, Pay.browse, F.text)
+    router.message.register(browse_hint, Pay.browse)
+    router.message.register(typed_value, Pay.form, F.text)
+    router.message.register(form_hint, Pay.form)
+    router.message.register(typed_amount, Pay.amount, F.text)
+    router.message.register(amount_hint, Pay.amount)
+    router.message.register(typed_code, Pay.code, F.text)
+    router.message.register(code_hint, Pay.code)
+    router.message.register(step_hint, Pay.card)
+    router.message.register(step_hint, Pay.confirm)
+    return router

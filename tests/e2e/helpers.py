@@ -1,0 +1,43 @@
+"""Steps many end-to-end tests share: a registered user, a saved card."""
+
+from __future__ import annotations
+
+from bot.sandbox.telegram import FakeUser
+
+MENU_EN = [["💡 Pay bills", "💳 My cards"], ["🧾 History", "🏠 My homes"], ["🌐 Language", "❓ Help"]]
+
+
+def labels(message) -> list[str]:
+    return [button.text for row in message.buttons for button in row]
+
+
+async def registered(telegram, user_id: int, language: str = "en", **kwargs) -> FakeUser:
+    user = telegram.user(user_id, language_code=language, **kwargs)
+    await user.send("/start")
+    await user.wait_message("Choose your language")
+    names = {"en": "🇬🇧 English", "ru": "🇷🇺 Русский", "uz": "🇺🇿 O‘zbekcha"}
+    await user.press(next(label for label in labels(user.last) if label.startswith(names[language])))
+    await user.wait_for(lambda: user.reply_keyboard is not None and len(user.reply_keyboard) == 1)
+    await user.tap(user.reply_keyboard[0][0])
+    await user.wait_for(lambda: user.reply_keyboard is not None and len(user.reply_keyboard) == 3)
+    return user
+
+
+async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: str | None = None) -> None:
+    """From the menu to a saved card (English)."""
+    await user.tap("💳 My cards")
+    await user.wait_message("Add")
+    await user.press("➕ Add a card")
+    await user.wait_message("16-digit card number")
+    await user.send(number)
+    await user.wait_message("Now send its expiry")
+    await user.send("03/99")
+    await user.wait_message("I sent a code by SMS")
+    await user.send("666666")
+    await user.wait_message("is saved")
+    if name:
+        await user.send(name)
+        await user.wait_message("Saved as")
+    else:
+        await user.press("Skip")
+        await user.wait_message("Your cards")
