@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.app import build_bot, build_dispatcher, open_services
+from bot.sandbox.harness import BotProcess
 from bot.logs import setup_logging
 from bot.sandbox.telegram import TelegramDouble
 from bot.sandbox.terminal import run_terminal
@@ -28,25 +27,18 @@ async def run_demo(*, script: str | None, user_id: int, language_code: str) -> i
         PROVIDERS="sandbox",
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./data/demo.db"),
     )
+    process = BotProcess(settings)
     try:
-        async with open_services(settings) as services:
-            bot = build_bot(services.settings)
-            dp = build_dispatcher(services.settings, services)
-            polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
-            try:
-                user = telegram.user(user_id, language_code=language_code)
-                if script is None and sys.stdin.isatty():
-                    print("Chat with the bot. Type text, a button's number, /contact to share your phone, /quit to leave.")
-                    print("Send /start to begin.\n")
-                    return await run_terminal(user)
-                return await run_terminal(user, input_lines=_lines(script), echo=True)
-            finally:
-                await dp.stop_polling()
-                await polling
-                await bot.session.close()
+        await process.start()
+        user = telegram.user(user_id, language_code=language_code)
+        if script is None and sys.stdin.isatty():
+            print("Chat with the bot. Type text, a button's number, /contact to share your phone, /quit to leave.")
+            print("Send /start to begin.\n")
+            return await run_terminal(user)
+        return await run_terminal(user, input_lines=_lines(script), echo=True)
     finally:
+        await process.stop()
         await telegram.stop()
-        logging.shutdown()
 
 
 async def _lines(script: str | None) -> AsyncIterator[str]:

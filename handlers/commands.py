@@ -10,12 +10,18 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards import menu as kb
 from bot.services.cards import CardsService
+from bot.services.payments import PaymentsService
 from bot.services.users import Profile
 from handlers.start import ask_language
 
 
-async def cancel(message: Message, state: FSMContext, profile: Profile | None, cards: CardsService) -> None:
+async def cancel(
+    message: Message, state: FSMContext, profile: Profile | None, cards: CardsService, payments: PaymentsService
+) -> None:
     cards.forget_number(message.from_user.id)
+    payment_id = (await state.get_data()).get("payment_id")
+    if payment_id:  # a payment waiting for its code is closed: nothing was charged
+        await payments.abandon(message.from_user.id, payment_id)
     await state.clear()
     if not (profile and profile.registered):
         await ask_language(message, state)

@@ -8,13 +8,12 @@ import logging
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
 from bot.logs import RedactingFilter
-from bot.app import Services, build_bot, build_dispatcher, open_services
+from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.settings import Settings, load_settings
@@ -44,52 +43,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     root.setLevel(logging.DEBUG)
     for noisy in ("aiosqlite", "asyncio", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-class BotProcess:
-    """The bot as a process would run it; stop() and start() again is a restart on the same database."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.services: Services | None = None
-        self._stack: AsyncExitStack | None = None
-        self._task: asyncio.Task | None = None
-        self._dp = None
-
-    async def start(self) -> BotProcess:
-        self._stack = AsyncExitStack()
-        self.services = await self._stack.enter_async_context(open_services(self.settings))
-        bot = build_bot(self.services.settings)
-        self._stack.push_async_callback(bot.session.close)
-        self._dp = build_dispatcher(self.services.settings, self.services)
-        started = asyncio.Event()
-        self._dp.startup.register(lambda: started.set())
-        self._task = asyncio.create_task(self._dp.start_polling(bot, handle_signals=False, polling_timeout=2))
-        await asyncio.wait_for(started.wait(), 10)
-        return self
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        try:
-            await self._dp.stop_polling()
-        except RuntimeError:  # polling already ended
-            pass
-        await asyncio.wait_for(self._task, 10)
-        self._task = None
-        await self._stack.aclose()
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[TelegramDouble]:
-    double = TelegramDouble()
-    await double.start()
-    yield double
-    await double.stop()
 
 
 class Clock:

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.harness import BotProcess
 from bot.storage.models import Card
-from tests.e2e.helpers import add_card, labels, registered
+from bot.sandbox.scenarios import add_card, labels, registered
 
 GOOD = "8600 0691 9540 6311"
 GOOD_2 = "8600 4954 7331 6478"
@@ -144,8 +145,6 @@ async def test_wrong_codes_lock_adding_and_the_lock_survives_a_restart(app, tele
 
 
 async def test_expired_code_and_a_new_one(make_settings, telegram, paylov, provider_clock):
-    from tests.conftest import BotProcess
-
     process = await BotProcess(make_settings(CARD_CODE_RESEND_WAIT=30)).start()
     try:
         user = await registered(telegram, 707)

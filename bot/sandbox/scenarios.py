@@ -1,4 +1,4 @@
-"""Steps many end-to-end tests share: a registered user, a saved card."""
+"""Conversations the tests, the benchmark and the demo share: a registered user, a saved card."""
 
 from __future__ import annotations
 

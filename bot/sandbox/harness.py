@@ -1,0 +1,57 @@
+"""The bot as a process runs it — production wiring, long polling — started and stopped in-process.
+
+Tests, the benchmark and the demo use it; stop() then start() again is a restart on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from aiogram import Dispatcher
+
+from bot.app import Services, build_bot, build_dispatcher, open_services
+from bot.settings import Settings
+
+
+class BotProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.services: Services | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._stack: AsyncExitStack | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> BotProcess:
+        self._stack = AsyncExitStack()
+        self.services = await self._stack.enter_async_context(open_services(self.settings))
+        bot = build_bot(self.services.settings)
+        self._stack.push_async_callback(bot.session.close)
+        self.dispatcher = build_dispatcher(self.services.settings, self.services)
+        started = asyncio.Event()
+        self.dispatcher.startup.register(started.set)
+        self._task = asyncio.create_task(
+            self.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=2)
+        )
+        waiter = asyncio.create_task(started.wait())
+        await asyncio.wait({waiter, self._task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if self._task.done():  # polling died during start-up: surface its error
+            waiter.cancel()
+            await self._task
+        return self
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        if not self._task.done():
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:  # polling has already ended
+                pass
+            await asyncio.wait_for(self._task, 30)
+        self._task = None
+        await self._stack.aclose()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
