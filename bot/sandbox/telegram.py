@@ -1,0 +1,611 @@
+"""A Telegram Bot API double: a real HTTP server on 127.0.0.1 that aiogram polls like api.telegram.org.
+
+The bot under test runs unchanged (`TelegramAPIServer.from_base(double.base_url)`); tests and the terminal demo
+play users through FakeUser. The double validates like Telegram (HTML, lengths, button data, edits), so a bug
+fails here instead of in production. State lives in the double, so a restarted bot sees the same chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import aiogram.methods
+from aiohttp import web
+
+from bot.sandbox.telegram_html import EntityParseError, parse_html, strip_text
+from bot.sandbox.telegram_user import TEXT_LIMIT, Button, ButtonNotFound, FakeUser, Msg
+
+__all__ = ["ApiCall", "ApiError", "Button", "ButtonNotFound", "FakeUser", "Msg", "TelegramDouble"]
+
+JSON_FIELDS = frozenset({
+    "reply_markup", "commands", "scope", "link_preview_options", "reply_parameters", "entities",
+    "allowed_updates", "caption_entities", "message_ids", "media",
+})
+INT_FIELDS = frozenset({
+    "chat_id", "message_id", "offset", "limit", "timeout", "user_id", "from_chat_id", "message_thread_id",
+    "cache_time", "reply_to_message_id",
+})
+BOOL_FIELDS = frozenset({
+    "show_alert", "disable_notification", "protect_content", "drop_pending_updates", "disable_web_page_preview",
+    "allow_sending_without_reply",
+})
+CHAT_ACTIONS = frozenset({
+    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice", "upload_document",
+    "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+})
+UPDATE_TYPES_BY_DEFAULT = frozenset({"message", "edited_message", "callback_query", "inline_query",
+                                     "chosen_inline_result", "my_chat_member", "pre_checkout_query"})
+INLINE_ACTIONS = ("callback_data", "url", "web_app", "login_url", "switch_inline_query",
+                  "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+                  "callback_game", "pay")
+SCOPE_TYPES = frozenset({"default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
+                         "chat_administrators", "chat_member"})
+NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly the same "
+                "as a current content and reply markup of the message")
+logger = logging.getLogger(__name__)
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_INTEGER = re.compile(r"-?\d+")
+# Every method the real Bot API has, so a real but unemulated one is told apart from a typo.
+TELEGRAM_METHODS = {
+    name.lower(): name
+    for name in (getattr(getattr(aiogram.methods, attr), "__api_method__", None) for attr in dir(aiogram.methods))
+    if isinstance(name, str)
+}
+
+
+class ApiError(Exception):
+    """An error envelope: the HTTP status equals error_code, as with Telegram."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+@dataclass
+class ApiCall:
+    method: str  # canonical camelCase, or the name as requested when Telegram has no such method
+    params: dict
+    ok: bool
+    response: dict  # the whole envelope sent back
+    status: int = 200
+    token: str = ""
+
+    @property
+    def description(self) -> str | None:
+        return self.response.get("description")
+
+
+Handler = Callable[[dict], Awaitable[Any]]
+
+
+class TelegramDouble:
+    def __init__(self, *, bot_id: int = 42, token: str | None = None, username: str = "sandbox_pay_bot",
+                 first_name: str = "Pay Bot") -> None:
+        self.bot_id = bot_id
+        self.username = username
+        self.first_name = first_name
+        self.token = token
+        self.base_url = ""
+        self.calls: list[ApiCall] = []
+        self.tokens_seen: set[str] = set()
+        self.users: dict[int, FakeUser] = {}
+        self.updates: list[dict] = []  # not yet confirmed by an offset
+        self.dropped_updates: list[dict] = []  # types the bot's allowed_updates excluded
+        self._commands: dict[tuple[str, str], list[dict]] = {}
+        self._open_queries: dict[str, FakeUser] = {}
+        self._allowed_updates: frozenset[str] = UPDATE_TYPES_BY_DEFAULT
+        self._next_update_id = 100_000_001
+        self._updates_changed = asyncio.Condition()
+        self._poll_generation = 0
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self._methods: dict[str, Handler] = {
+            "getMe": self._get_me, "getUpdates": self._get_updates, "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info, "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands, "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message, "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup, "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages, "answerCallbackQuery": self._answer_callback_query,
+            "sendChatAction": self._send_chat_action, "close": self._true, "logOut": self._true,
+        }
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._closing = False
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.base_url = f"http://{host}:{bound[1]}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Releases long polls at once, then closes the server; the chats stay for a later start()."""
+        if self._runner is None:
+            return
+        async with self._updates_changed:
+            self._closing = True
+            self._updates_changed.notify_all()
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> TelegramDouble:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ---- simulation API -------------------------------------------------------------------------------------
+
+    @property
+    def bot_user(self) -> dict:
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
+
+    def user(self, user_id: int, *, first_name: str = "Aziz", last_name: str | None = None,
+             username: str | None = None, language_code: str | None = "en", phone: str = "+998901234567") -> FakeUser:
+        """The user with this id; created on first use, the same object (and chat) afterwards."""
+        if user_id not in self.users:
+            self.users[user_id] = FakeUser(self, user_id, first_name=first_name, last_name=last_name,
+                                           username=username, language_code=language_code, phone=phone)
+        return self.users[user_id]
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        name = TELEGRAM_METHODS.get(method.lower(), method)
+        return [call for call in self.calls if call.method == name]
+
+    def commands(self, language_code: str | None = None, scope_type: str = "default",
+                 chat_id: int | None = None) -> list[dict]:
+        """The command list stored for exactly this scope and language (no fallback, like getMyCommands)."""
+        scope: dict[str, Any] = {"type": scope_type}
+        if chat_id is not None:
+            scope["chat_id"] = chat_id
+        return [dict(c) for c in self._commands.get((_scope_key(scope), language_code or ""), [])]
+
+    @property
+    def polls_started(self) -> int:
+        """How many getUpdates requests have reached the double."""
+        return self._poll_generation
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Until predicate() holds; re-checked when the update queue changes or a long poll starts."""
+        async with self._updates_changed:
+            await asyncio.wait_for(self._updates_changed.wait_for(predicate), timeout)
+
+    async def _push_update(self, kind: str, payload: dict) -> None:
+        """Queues an update; Telegram does not create updates of types the bot's allowed_updates excludes."""
+        update = {"update_id": self._next_update_id, kind: payload}
+        self._next_update_id += 1
+        if kind not in self._allowed_updates:
+            self.dropped_updates.append(update)
+            return
+        async with self._updates_changed:
+            self.updates.append(update)
+            self._updates_changed.notify_all()
+
+    # ---- HTTP -----------------------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        token, requested = request.match_info["token"], request.match_info["method"]
+        method = TELEGRAM_METHODS.get(requested.lower(), requested)
+        self.tokens_seen.add(token)
+        params: dict = {}
+        try:
+            if self.token is not None and token != self.token:
+                raise ApiError(401, "Unauthorized")
+            params = await _read_params(request)
+            if requested.lower() not in TELEGRAM_METHODS:
+                raise ApiError(404, "Not Found")
+            handler = self._methods.get(method)
+            if handler is None:
+                raise ApiError(501, f"Not Implemented: the Telegram double does not emulate {method}")
+            body: dict = {"ok": True, "result": await handler(params)}
+            status = 200
+        except ApiError as error:
+            status = error.status
+            body = {"ok": False, "error_code": error.status, "description": error.description}
+        except Exception:  # a bug in the double: answer like a server error instead of a bare 500 page
+            logger.exception("the Telegram double failed on %s", method)
+            status, body = 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        self.calls.append(ApiCall(method, params, body["ok"], body, status, token))
+        return web.json_response(body, status=status, dumps=partial(json.dumps, ensure_ascii=False))
+
+    # ---- methods: bot and updates ---------------------------------------------------------------------------
+
+    async def _true(self, params: dict) -> bool:
+        return True
+
+    async def _get_me(self, params: dict) -> dict:
+        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
+
+    async def _get_webhook_info(self, params: dict) -> dict:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self.updates)}
+
+    async def _delete_webhook(self, params: dict) -> bool:
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        return True
+
+    async def _get_updates(self, params: dict) -> list[dict]:
+        """Long polling: answers as soon as there is an update, or with [] after `timeout` seconds."""
+        offset, limit, timeout = (_int(params, name, default) for name, default in
+                                  (("offset", 0), ("limit", 100), ("timeout", 0)))
+        limit = min(max(limit, 1), 100)
+        if "allowed_updates" in params and params["allowed_updates"] is not None:
+            if not isinstance(params["allowed_updates"], list):
+                raise bad("can't parse allowed_updates JSON array")
+            self._allowed_updates = frozenset(params["allowed_updates"]) or UPDATE_TYPES_BY_DEFAULT
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0)
+        async with self._updates_changed:
+            self._poll_generation += 1
+            generation = self._poll_generation
+            self._updates_changed.notify_all()  # an older long poll ends with 409, as on Telegram
+            if offset > 0:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            elif offset < 0:
+                self.updates = self.updates[offset:]
+            while True:
+                if generation != self._poll_generation:
+                    raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only "
+                                        "one bot instance is running")
+                if self.updates or self._closing:
+                    return list(self.updates[:limit])
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return []
+                try:
+                    await asyncio.wait_for(self._updates_changed.wait(), remaining)
+                except TimeoutError:
+                    pass
+
+    # ---- methods: commands ----------------------------------------------------------------------------------
+
+    def _command_key(self, params: dict) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in SCOPE_TYPES:
+            raise bad("can't parse BotCommandScope JSON object")
+        if scope["type"] in ("chat", "chat_administrators", "chat_member"):
+            self._user_of(scope)
+        language = params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise bad("invalid language code specified")
+        return _scope_key(scope), language
+
+    async def _set_my_commands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise bad("can't parse commands JSON object")
+        if len(commands) > 100:
+            raise bad("BOT_COMMANDS_TOO_MUCH")
+        cleaned = []
+        for command in commands:
+            if not isinstance(command, dict) or not _COMMAND_NAME.fullmatch(str(command.get("command", ""))):
+                raise bad("BOT_COMMAND_INVALID")
+            description = str(command.get("description", "")).strip()
+            if not 1 <= len(description) <= 256:
+                raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
+            cleaned.append({"command": command["command"], "description": description})
+        key = self._command_key(params)
+        if cleaned:
+            self._commands[key] = cleaned
+        else:
+            self._commands.pop(key, None)
+        return True
+
+    async def _get_my_commands(self, params: dict) -> list[dict]:
+        return [dict(c) for c in self._commands.get(self._command_key(params), [])]
+
+    async def _delete_my_commands(self, params: dict) -> bool:
+        self._commands.pop(self._command_key(params), None)
+        return True
+
+    # ---- methods: messages ----------------------------------------------------------------------------------
+
+    def _user_of(self, params: dict, *, writing: bool = False) -> FakeUser:
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, str) and _INTEGER.fullmatch(chat_id):
+            chat_id = int(chat_id)
+        if chat_id is None or chat_id == "":
+            raise bad("chat_id is empty")
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            user = next((u for u in self.users.values() if u.username and f"@{u.username}" == chat_id), None)
+        else:
+            user = self.users.get(chat_id) if isinstance(chat_id, int) else None
+        if user is None:
+            raise bad("chat not found")
+        if writing and not user.started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        return user
+
+    def _target(self, user: FakeUser, params: dict) -> Msg | None:
+        message_id = params.get("message_id")
+        if message_id is None:
+            if params.get("inline_message_id"):
+                raise bad("inline messages are not emulated by the double")
+            raise bad("message identifier is not specified")
+        return user.message(message_id) if isinstance(message_id, int) else None
+
+    async def _send_message(self, params: dict) -> dict:
+        user = self._user_of(params, writing=True)
+        text, entities = _formatted_text(params)
+        inline, reply_keyboard = _reply_markup(params.get("reply_markup"), inline_only=False)
+        reply_to = _reply_to(user, params)
+        msg = Msg(0, True, text=text, html=str(params.get("text", "")), entities=entities,
+                  buttons=_buttons(inline), reply_to=reply_to,
+                  link_preview_options=params.get("link_preview_options"))
+        msg.message_id = user._take_message_id()
+        msg.raw = self._message_raw(user, msg, inline)
+        if reply_to is not None:
+            replied = user.message(reply_to)
+            msg.raw["reply_to_message"] = {k: v for k, v in replied.raw.items() if k != "reply_to_message"}
+        await user._bot_sent(msg, reply_keyboard)
+        return msg.raw
+
+    def _message_raw(self, user: FakeUser, msg: Msg, inline: list[list[dict]] | None) -> dict:
+        raw: dict[str, Any] = {"message_id": msg.message_id, "from": self.bot_user, "chat": user.chat_dict,
+                               "date": msg.raw.get("date") or _now(), "text": msg.text}
+        if msg.entities:
+            raw["entities"] = msg.entities
+        if inline:
+            raw["reply_markup"] = {"inline_keyboard": inline}
+        return raw
+
+    def _editable(self, params: dict) -> tuple[FakeUser, Msg]:
+        user = self._user_of(params)
+        msg = self._target(user, params)
+        if msg is None or msg.deleted:
+            raise bad("message to edit not found")
+        if not msg.from_bot:
+            raise bad("message can't be edited")
+        return user, msg
+
+    async def _edit_message_text(self, params: dict) -> dict:
+        user, msg = self._editable(params)
+        text, entities = _formatted_text(params)
+        inline, _ = _reply_markup(params.get("reply_markup"), inline_only=True)
+        if msg.kind != "text":
+            raise bad("there is no text in the message to edit")
+        if (text, entities, _buttons(inline)) == (msg.text, msg.entities, msg.buttons):
+            raise bad(NOT_MODIFIED)
+        return await self._apply_edit(user, msg, text=text, html=str(params.get("text", "")), entities=entities,
+                                      inline=inline)
+
+    async def _edit_message_reply_markup(self, params: dict) -> dict:
+        user, msg = self._editable(params)
+        inline, _ = _reply_markup(params.get("reply_markup"), inline_only=True)
+        if _buttons(inline) == msg.buttons:
+            raise bad(NOT_MODIFIED)
+        return await self._apply_edit(user, msg, text=msg.text, html=msg.html, entities=msg.entities, inline=inline)
+
+    async def _apply_edit(self, user: FakeUser, msg: Msg, *, text: str, html: str, entities: list[dict],
+                          inline: list[list[dict]] | None) -> dict:
+        """Without reply_markup an edit removes the inline keyboard, as on Telegram."""
+
+        def apply() -> None:
+            msg.text, msg.html, msg.entities, msg.buttons = text, html, entities, _buttons(inline)
+            raw = self._message_raw(user, msg, inline)
+            raw["edit_date"] = _now()
+            if "reply_to_message" in msg.raw:
+                raw["reply_to_message"] = msg.raw["reply_to_message"]
+            msg.raw = raw
+
+        await user._bot_edited(msg, apply)
+        return msg.raw
+
+    async def _delete_message(self, params: dict) -> bool:
+        user = self._user_of(params)
+        msg = self._target(user, params)
+        if msg is None or msg.deleted:
+            raise bad("message to delete not found")
+        await user._deleted(msg)
+        return True
+
+    async def _delete_messages(self, params: dict) -> bool:
+        user = self._user_of(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise bad("message identifiers are not specified")
+        for message_id in ids:
+            msg = user.message(message_id)
+            if msg is not None and not msg.deleted:
+                await user._deleted(msg)
+        return True
+
+    async def _answer_callback_query(self, params: dict) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        user = self._open_queries.pop(query_id, None)
+        if user is None:
+            raise bad("query is too old and response timeout expired or query ID is invalid")
+        text = params.get("text")
+        if text is not None and len(str(text)) > 200:
+            raise bad("MESSAGE_TOO_LONG")
+        await user._answered({"callback_query_id": query_id, "text": text,
+                              "show_alert": bool(params.get("show_alert")), "url": params.get("url")})
+        return True
+
+    async def _send_chat_action(self, params: dict) -> bool:
+        user = self._user_of(params, writing=True)
+        action = params.get("action")
+        if action not in CHAT_ACTIONS:
+            raise bad("wrong parameter action in request")
+        await user._chat_action(action)
+        return True
+
+
+# ---- request parsing and validation ---------------------------------------------------------------------------
+
+async def _read_params(request: web.Request) -> dict:
+    """Query string plus a JSON, multipart or urlencoded body; strings decoded where Telegram decodes them."""
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise bad("can't parse JSON encoded request body") from None
+            if not isinstance(body, dict):
+                raise bad("can't parse JSON encoded request body")
+            params.update(body)
+        elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            form = await request.post()
+            for key, value in form.items():
+                params[key] = value if isinstance(value, str) else f"<file {getattr(value, 'filename', key)}>"
+    for key, value in list(params.items()):
+        if not isinstance(value, str):
+            continue
+        if key in JSON_FIELDS and value.strip()[:1] in ("{", "["):
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                raise bad(f"can't parse {key} JSON object") from None
+        elif key in INT_FIELDS and _INTEGER.fullmatch(value):
+            params[key] = int(value)
+        elif key in BOOL_FIELDS and value.lower() in ("true", "false", "1", "0"):
+            params[key] = value.lower() in ("true", "1")
+    return params
+
+
+def _int(params: dict, name: str, default: int) -> int:
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad(f"field \"{name}\" must be of type Integer")
+    return value
+
+
+def _formatted_text(params: dict) -> tuple[str, list[dict]]:
+    """Plain text and entities, as Telegram stores them; the errors sendMessage and editMessageText give."""
+    raw = params.get("text")
+    text = "" if raw is None else str(raw)
+    parse_mode = str(params.get("parse_mode") or "")
+    entities: list[dict] = []
+    if parse_mode.lower() == "html":
+        try:
+            text, entities = parse_html(text)
+        except EntityParseError as exc:
+            raise bad(f"can't parse entities: {exc}") from None
+    elif parse_mode and parse_mode.lower() not in ("markdown", "markdownv2"):
+        raise bad("unsupported parse_mode")
+    elif isinstance(params.get("entities"), list):
+        entities = params["entities"]
+    text, entities = strip_text(text, entities)
+    if not text:
+        raise bad("message text is empty")
+    if len(text) > TEXT_LIMIT:
+        raise bad("message is too long")
+    return text, entities
+
+
+def _reply_markup(markup: Any, *, inline_only: bool) -> tuple[list[list[dict]] | None, list[list[Button]] | None]:
+    """(inline keyboard rows, new reply keyboard); a reply keyboard of [] means ReplyKeyboardRemove."""
+    if markup is None or markup == "":
+        return None, None
+    if not isinstance(markup, dict):
+        raise bad("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" in markup:
+        return _inline_keyboard(markup["inline_keyboard"]), None
+    if inline_only:
+        raise bad("inline keyboard expected")
+    if "keyboard" in markup:
+        return None, _reply_keyboard(markup["keyboard"])
+    if markup.get("remove_keyboard"):
+        return None, []
+    if markup.get("force_reply"):
+        return None, None
+    raise bad("can't parse reply keyboard markup JSON object")
+
+
+def _inline_keyboard(rows: Any) -> list[list[dict]]:
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad("can't parse inline keyboard button: InlineKeyboardMarkup must be an Array of Arrays")
+    cleaned: list[list[dict]] = []
+    for row in rows:
+        cleaned_row = []
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise bad("can't parse inline keyboard button: Field \"text\" must be of type String")
+            if not button["text"].strip():
+                raise bad("can't parse inline keyboard button: Text must be non-empty")
+            actions = [name for name in INLINE_ACTIONS if name in button]
+            if not actions:
+                raise bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+            if "callback_data" in button:
+                data = button["callback_data"]
+                if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
+                    raise bad("BUTTON_DATA_INVALID")
+            if "url" in button and not re.match(r"(https?|tg)://\S+$", str(button["url"])):
+                raise bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
+            if "web_app" in button:
+                url = (button["web_app"] or {}).get("url", "") if isinstance(button["web_app"], dict) else ""
+                if not url.startswith("https://"):
+                    raise bad(f"inline keyboard button Web App URL '{url}' is invalid: Only HTTPS links are allowed")
+            cleaned_row.append({"text": button["text"], **{name: button[name] for name in actions}})
+        if cleaned_row:
+            cleaned.append(cleaned_row)
+    return cleaned
+
+
+def _reply_keyboard(rows: Any) -> list[list[Button]]:
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad("can't parse reply keyboard markup JSON object")
+    keyboard = []
+    for row in rows:
+        buttons = []
+        for button in row:
+            text = button if isinstance(button, str) else button.get("text") if isinstance(button, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                raise bad("can't parse keyboard button: Text must be non-empty")
+            asks_contact = isinstance(button, dict) and bool(button.get("request_contact"))
+            buttons.append(Button(text, request_contact=asks_contact))
+        if buttons:
+            keyboard.append(buttons)
+    if not keyboard:
+        raise bad("keyboard must be non-empty")
+    return keyboard
+
+
+def _buttons(inline: list[list[dict]] | None) -> list[list[Button]]:
+    return [[Button(b["text"], callback_data=b.get("callback_data"), url=b.get("url"),
+                    web_app=(b.get("web_app") or {}).get("url")) for b in row] for row in inline or []]
+
+
+def _reply_to(user: FakeUser, params: dict) -> int | None:
+    reply = params.get("reply_parameters")
+    if isinstance(reply, dict):
+        message_id, lenient = reply.get("message_id"), bool(reply.get("allow_sending_without_reply"))
+    else:
+        message_id, lenient = params.get("reply_to_message_id"), bool(params.get("allow_sending_without_reply"))
+    if message_id is None:
+        return None
+    target = user.message(message_id) if isinstance(message_id, int) else None
+    if target is None or target.deleted:
+        if lenient:
+            return None
+        raise bad("message to be replied not found")
+    return message_id
+
+
+def _scope_key(scope: dict) -> str:
+    return json.dumps(scope, sort_keys=True)
+
+
+def _now() -> int:
+    return int(time.time())
