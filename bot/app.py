@@ -17,12 +17,12 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.middlewares.callback_answer import QuietCallbackAnswer
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.user import ProfileMiddleware
@@ -166,7 +166,7 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     ProfileI18nMiddleware(services.i18n).setup(dp)
     for observer in (dp.message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())
-    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.callback_query.middleware(QuietCallbackAnswer())
 
     dp.include_routers(*build_routers())
     dp.startup.register(_set_commands)
@@ -177,7 +177,7 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
 async def _set_commands(bot: Bot, i18n: I18n) -> None:
     """Command descriptions in each language, and English for everyone else."""
     for language in (None, *LANGUAGES):
-        with i18n.use_locale(language or "en"):
+        with i18n.context(), i18n.use_locale(language or "en"):
             commands = [
                 BotCommand(command="start", description=_("Main menu")),
                 BotCommand(command="cancel", description=_("Cancel the current step")),

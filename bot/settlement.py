@@ -22,7 +22,7 @@ async def settle_unfinished(bot: Bot, payments: PaymentsService, users: UserServ
     for payment_id in await payments.unsettled():
         result = await payments.check(payment_id)
         profile = await users.get(result.payment.user_id)
-        with i18n.use_locale((profile and profile.language) or "en"):
+        with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
             text = outcome_text(result)
         try:
             await bot.send_message(result.payment.user_id, text)

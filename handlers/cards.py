@@ -7,10 +7,12 @@ import time
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
+from handlers.answers import alert, answer_now
 from bot.domain.cards import CardError
 from bot.filters import Registered
 from bot.keyboards import cards as kb
@@ -71,31 +73,31 @@ async def back_to_list(callback: CallbackQuery, cards: CardsService) -> None:
     await _edit(callback, list_text(items), kb.card_list(items))
 
 
-async def open_card(callback: CallbackQuery, callback_data: CardCb, cards: CardsService) -> None:
+async def open_card(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, callback_answer: CallbackAnswer) -> None:
     try:
         card = await cards.get(callback.from_user.id, callback_data.id)
     except CardFlowError as error:
-        await callback.answer(rule_text(error.code), show_alert=True)
+        alert(callback_answer, rule_text(error.code))
         return
     await _edit(callback, card_text(card), kb.card_actions(card))
 
 
-async def make_default(callback: CallbackQuery, callback_data: CardCb, cards: CardsService) -> None:
+async def make_default(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, callback_answer: CallbackAnswer) -> None:
     try:
         card = await cards.make_default(callback.from_user.id, callback_data.id)
     except CardFlowError as error:
-        await callback.answer(rule_text(error.code), show_alert=True)
+        alert(callback_answer, rule_text(error.code))
         return
-    await callback.answer(_("“{name}” is now the default card.").format(name=card.name))
+    callback_answer.text = _("“{name}” is now the default card.").format(name=card.name)
     items = await cards.list(callback.from_user.id)
     await _edit(callback, list_text(items), kb.card_list(items))
 
 
-async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService) -> None:
+async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, callback_answer: CallbackAnswer) -> None:
     try:
         card = await cards.get(callback.from_user.id, callback_data.id)
     except CardFlowError as error:
-        await callback.answer(rule_text(error.code), show_alert=True)
+        alert(callback_answer, rule_text(error.code))
         return
     await _edit(
         callback,
@@ -104,15 +106,21 @@ async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: Card
     )
 
 
-async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, bot: Bot) -> None:
+async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
+    try:
+        await cards.get(callback.from_user.id, callback_data.id)
+    except CardFlowError as error:
+        alert(callback_answer, rule_text(error.code))
+        return
+    await answer_now(callback, callback_answer)
     try:
         async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
             card = await cards.remove(callback.from_user.id, callback_data.id)
     except CardFlowError as error:
-        await callback.answer(rule_text(error.code), show_alert=True)
+        await callback.message.answer(rule_text(error.code))
         return
     except ProviderError as error:
-        await callback.answer(provider_text(error), show_alert=True)
+        await callback.message.answer(provider_text(error))
         return
     items = await cards.list(callback.from_user.id)
     text = _("The card “{name}” was removed.").format(name=html.quote(card.name)) + "\n\n" + list_text(items)
@@ -122,17 +130,21 @@ async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsSer
 # ---- adding a card --------------------------------------------------------------------------------------------
 
 
-async def start_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService) -> None:
+async def start_adding(
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer
+) -> None:
     await state.set_data({})
-    await begin_adding(callback, state, cards)
+    await begin_adding(callback, state, cards, callback_answer)
 
 
-async def begin_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService) -> None:
+async def begin_adding(
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer
+) -> None:
     """Also entered from the pay flow, whose answers wait in FSM data under `resume_pay`."""
     try:
         await cards.ensure_unlocked(callback.from_user.id)
     except CardFlowError as error:
-        await callback.answer(rule_text(error.code, **error.params), show_alert=True)
+        alert(callback_answer, rule_text(error.code, **error.params))
         return
     await state.set_state(AddCard.number)
     await callback.message.answer(
@@ -259,13 +271,13 @@ async def code_typed(message: Message, state: FSMContext, cards: CardsService, p
 
 
 async def resend_code(
-    callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings
-) -> None:
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings, callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
     wait_left = int(data.get("sent_at", 0) + settings.CARD_CODE_RESEND_WAIT - time.time())
     if wait_left > 0:
-        await callback.answer(_("You can ask for a new code in {seconds} s.").format(seconds=wait_left), show_alert=True)
+        alert(callback_answer, _("You can ask for a new code in {seconds} s.").format(seconds=wait_left))
         return
+    await answer_now(callback, callback_answer)
     await _send_code(callback.message, state, cards, profile, bot, settings)
 
 
@@ -314,8 +326,8 @@ async def step_hint(message: Message, state: FSMContext) -> None:
     await message.answer(hints.get(current, _("Please use the buttons.")))
 
 
-async def stale_add_button(callback: CallbackQuery) -> None:
-    await callback.answer(_("This button is no longer active."), show_alert=True)
+async def stale_add_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    alert(callback_answer, _("This button is no longer active."))
 
 
 async def _back_to_number(message: Message, state: FSMContext, text: str) -> None:

@@ -17,12 +17,8 @@ async def unexpected(event: ErrorEvent, bot: Bot) -> None:
     chat_id = None
     if update.message:
         chat_id = update.message.chat.id
-    elif update.callback_query:
+    elif update.callback_query:  # the press itself is answered by CallbackAnswerMiddleware
         chat_id = update.callback_query.from_user.id
-        try:
-            await update.callback_query.answer()
-        except Exception:  # noqa: BLE001 - the callback may be too old to answer; the message below still goes out
-            logger.debug("could not answer the callback query", exc_info=True)
     if chat_id is not None:
         await bot.send_message(chat_id, _("Sorry, something went wrong on our side. Please try again."))
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.answers import alert
 from bot.keyboards import menu as kb
 from bot.services.users import Profile
 from handlers.start import ask_language
@@ -22,8 +24,8 @@ async def any_message(message: Message, state: FSMContext, profile: Profile | No
     await message.answer(_("Please use the menu buttons below."), reply_markup=kb.main_menu())
 
 
-async def stale_button(callback: CallbackQuery) -> None:
-    await callback.answer(_("This button is no longer active."), show_alert=True)
+async def stale_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    alert(callback_answer, _("This button is no longer active."))
 
 
 def create_router() -> Router:

@@ -12,10 +12,12 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
+from handlers.answers import alert, answer_now
 from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
@@ -78,11 +80,10 @@ async def show_categories(callback: CallbackQuery, state: FSMContext, flow: dict
 
 
 async def open_category(
-    callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict, catalogue: CatalogueService
-) -> None:
+    callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict, catalogue: CatalogueService, callback_answer: CallbackAnswer) -> None:
     services = await catalogue.in_category(callback_data.value)
     if not services:
-        await callback.answer(_("This category is empty now."), show_alert=True)
+        alert(callback_answer, _("This category is empty now."))
         return
     await state.update_data(view="services", page=0, choices=[s.id for s in services],
                             title=services[0].category.name)
@@ -137,25 +138,23 @@ async def browse_hint(message: Message) -> None:
 
 async def choose_service(
     callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
-    catalogue: CatalogueService, bot: Bot,
-) -> None:
+    catalogue: CatalogueService, bot: Bot, callback_answer: CallbackAnswer) -> None:
     choices = flow.get("choices") or []
     if not 0 <= callback_data.value < len(choices):
-        await callback.answer(_("This button is no longer active."), show_alert=True)
+        alert(callback_answer, _("This button is no longer active."))
         return
     service = await catalogue.service(choices[callback_data.value])
     if service is None:
-        await callback.answer(_("This service is no longer offered."), show_alert=True)
+        alert(callback_answer, _("This service is no longer offered."))
         return
     if not service.payable:
-        await callback.answer(_("{name} cannot be paid right now. Please try later.").format(name=service.name[:100]),
-                              show_alert=True)
+        alert(callback_answer, _("{name} cannot be paid right now. Please try later.").format(name=service.name[:100]))
         return
     try:
         async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
             await catalogue.form(service.id)
     except ProviderError as error:
-        await callback.answer(provider_text(error)[:190], show_alert=True)
+        alert(callback_answer, provider_text(error)[:190])
         return
     await state.set_state(Pay.form)
     await state.update_data(service_id=service.id, answers={}, page=0)
@@ -204,17 +203,16 @@ async def _render_field(message: Message, state: FSMContext, catalogue: Catalogu
 
 async def choose_option(
     callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
-    catalogue: CatalogueService, accounts: AccountsService, cards: CardsService, bot: Bot,
-) -> None:
+    catalogue: CatalogueService, accounts: AccountsService, cards: CardsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
     form = await catalogue.form(flow["service_id"])
     field = forms.next_field(form.fields, flow.get("answers", {}))
     if field is None or field.type != "select":
-        await callback.answer(_("This button is no longer active."), show_alert=True)
+        alert(callback_answer, _("This button is no longer active."))
         return
     try:
         answers = forms.choose(field, flow.get("answers", {}), callback_data.value)
     except forms.FieldError:
-        await callback.answer(_("This button is no longer active."), show_alert=True)
+        alert(callback_answer, _("This button is no longer active."))
         return
     await state.update_data(answers=answers, page=0)
     await _after_answer(callback.message, state, catalogue, accounts, cards, bot, edit=True)
@@ -246,14 +244,13 @@ async def form_hint(message: Message) -> None:
 
 async def skip_field(
     callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-    accounts: AccountsService, cards: CardsService, bot: Bot,
-) -> None:
+    accounts: AccountsService, cards: CardsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
     form = await catalogue.form(flow["service_id"])
     field = forms.next_field(form.fields, flow.get("answers", {}))
     try:
         answers = forms.skip(field, flow.get("answers", {}))
     except (forms.FieldError, AttributeError):
-        await callback.answer(_("This field is required."), show_alert=True)
+        alert(callback_answer, _("This field is required."))
         return
     await state.update_data(answers=answers)
     await _after_answer(callback.message, state, catalogue, accounts, cards, bot, edit=True)
@@ -358,14 +355,14 @@ async def typed_amount(message: Message, state: FSMContext, catalogue: Catalogue
 
 
 async def pay_debt(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                   cards: CardsService, profile: Profile) -> None:
+                   cards: CardsService, profile: Profile, callback_answer: CallbackAnswer) -> None:
     form = await catalogue.form(flow["service_id"])
     debt = flow.get("debt")
     try:
         check_limits(debt, form.service.min_amount, form.service.max_amount)
     except (AmountError, TypeError) as error:
-        await callback.answer(_amount_error(error, form.service) if isinstance(error, AmountError) else
-                              _("This button is no longer active."), show_alert=True)
+        alert(callback_answer, _amount_error(error, form.service) if isinstance(error, AmountError) else
+                              _("This button is no longer active."))
         return
     await state.update_data(amount=debt)
     await _ask_card(callback.message, state, cards, profile)
@@ -405,19 +402,21 @@ async def resume_after_card(message: Message, state: FSMContext, cards: CardsSer
     await _ask_card(message, state, cards, profile)
 
 
-async def add_card(callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService) -> None:
+async def add_card(
+    callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService, callback_answer: CallbackAnswer
+) -> None:
     from handlers.cards import begin_adding
 
     await state.set_data({"resume_pay": flow})
-    await begin_adding(callback, state, cards)
+    await begin_adding(callback, state, cards, callback_answer)
 
 
 async def choose_card(callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
-                      catalogue: CatalogueService, cards: CardsService) -> None:
+                      catalogue: CatalogueService, cards: CardsService, callback_answer: CallbackAnswer) -> None:
     try:
         card = await cards.get(callback.from_user.id, callback_data.value)
     except CardFlowError as error:
-        await callback.answer(rule_text(error.code), show_alert=True)
+        alert(callback_answer, rule_text(error.code))
         return
     form = await catalogue.form(flow["service_id"])
     display = _account_display(form, flow["answers"])
@@ -433,12 +432,13 @@ def _account_display(form: ServiceForm, answers: dict[str, str]) -> list[list[st
 
 
 async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                  payments: PaymentsService, profile: Profile, bot: Bot) -> None:
+                  payments: PaymentsService, profile: Profile, bot: Bot, callback_answer: CallbackAnswer) -> None:
     service = await catalogue.service(flow["service_id"])
     form = await catalogue.form(flow["service_id"])
     if service is None or not service.payable:
-        await callback.answer(_("This service cannot be paid right now. Please try later."), show_alert=True)
+        alert(callback_answer, _("This service cannot be paid right now. Please try later."))
         return
+    await answer_now(callback, callback_answer)
     try:
         payment = await payments.open(
             user_id=profile.id, intent_key=flow["flow"], service=form.service,
@@ -446,7 +446,7 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
             amount=flow["amount"], card_id=flow["card_id"],
         )
     except (CardFlowError, PaymentClosed):
-        await callback.answer(_("This payment is closed."), show_alert=True)
+        await callback.message.answer(_("This payment is closed."))
         return
     await state.set_state(Pay.code)
     await state.update_data(payment_id=payment.id)
@@ -522,16 +522,16 @@ def _failure_reason(payment) -> str:
 
 
 async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                payments: PaymentsService, profile: Profile, bot: Bot) -> None:
+                payments: PaymentsService, profile: Profile, bot: Bot, callback_answer: CallbackAnswer) -> None:
     """A new intent with the same answers: the failed payment stays failed in the ledger."""
-    await confirm(callback, state, flow, catalogue, payments, profile, bot)
+    await confirm(callback, state, flow, catalogue, payments, profile, bot, callback_answer)
 
 
 # ---- back, cancel, stale -------------------------------------------------------------------------------------
 
 
 async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-               cards: CardsService, profile: Profile) -> None:
+               cards: CardsService, profile: Profile, callback_answer: CallbackAnswer) -> None:
     current = await state.get_state()
     if current == Pay.form.state:
         form = await catalogue.form(flow["service_id"])
@@ -557,7 +557,7 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
         await callback.message.delete()
         await _ask_card(callback.message, state, cards, profile)
     else:
-        await callback.answer(_("This button is no longer active."), show_alert=True)
+        alert(callback_answer, _("This button is no longer active."))
 
 
 async def cancel(callback: CallbackQuery, state: FSMContext, flow: dict, payments: PaymentsService,
@@ -569,8 +569,8 @@ async def cancel(callback: CallbackQuery, state: FSMContext, flow: dict, payment
     await callback.message.answer(_("What would you like to do?"), reply_markup=menu_kb.main_menu())
 
 
-async def closed(callback: CallbackQuery) -> None:
-    await callback.answer(_("This payment is closed."), show_alert=True)
+async def closed(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    alert(callback_answer, _("This payment is closed."))
 
 
 async def step_hint(message: Message) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.answers import alert
 from bot.keyboards import menu as kb
 from bot.keyboards.callbacks import LanguageCb
 from bot.services.users import Profile, UserService, suggest_language
@@ -34,10 +36,9 @@ async def choose_language(
     callback_data: LanguageCb,
     state: FSMContext,
     users: UserService,
-    i18n: I18n,
-) -> None:
+    i18n: I18n, callback_answer: CallbackAnswer) -> None:
     if callback_data.code not in kb.LANGUAGE_NAMES:
-        await callback.answer(_("This button is no longer active."), show_alert=True)
+        alert(callback_answer, _("This button is no longer active."))
         return
     profile = await users.set_language(callback.from_user.id, callback_data.code)
     with i18n.use_locale(profile.language):
@@ -51,7 +52,6 @@ async def choose_language(
         else:
             await state.set_state(Onboarding.phone)
             await callback.message.answer(_("onboarding.phone"), reply_markup=kb.share_phone())
-    await callback.answer()
 
 
 async def language_hint(message: Message) -> None:

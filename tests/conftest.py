@@ -3,7 +3,6 @@ and the bot built by the production wiring, polling the double."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 import time
@@ -41,8 +40,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    for noisy in ("aiosqlite", "asyncio", "sqlalchemy"):
+    for noisy in ("aiosqlite", "asyncio", "sqlalchemy", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[TelegramDouble]:
+    async with TelegramDouble() as double:
+        yield double
 
 
 class Clock:

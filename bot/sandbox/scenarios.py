@@ -26,7 +26,7 @@ async def registered(telegram, user_id: int, language: str = "en", **kwargs) -> 
 async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: str | None = None) -> None:
     """From the menu to a saved card (English)."""
     await user.tap("💳 My cards")
-    await user.wait_message("Add")
+    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
     await user.press("➕ Add a card")
     await user.wait_message("16-digit card number")
     await user.send(number)
@@ -38,6 +38,7 @@ async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: st
     if name:
         await user.send(name)
         await user.wait_message("Saved as")
+        await user.wait_message("Your cards")
     else:
         await user.press("Skip")
         await user.wait_message("Your cards")

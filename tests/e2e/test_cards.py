@@ -22,7 +22,7 @@ async def saved_cards(app, user_id: int) -> list[Card]:
 
 async def to_number_step(user):
     await user.tap("💳 My cards")
-    await user.wait_message("Add")
+    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
     await user.press("➕ Add a card")
     await user.wait_message("16-digit card number")
 
@@ -60,25 +60,23 @@ async def test_happy_path_saves_what_the_provider_returned(app, telegram, paylov
 
 
 @pytest.mark.parametrize(
-    "number, says",
+    "number, says, then",
     [
-        ("3333 3364 1580 4657", "has expired"),
-        ("4444 4459 8745 9073", "is blocked"),
-        ("8600 0609 2109 0842", "SMS notifications are not connected"),
-        ("8600 1434 1777 0323", "The provider says: Неизвестная системная ошибка"),
+        ("3333 3364 1580 4657", "has expired", "send another card number"),
+        ("4444 4459 8745 9073", "is blocked", "send another card number"),
+        ("8600 0609 2109 0842", "SMS notifications are not connected", "send another card number"),
+        ("8600 1434 1777 0323", "The provider says: Неизвестная системная ошибка", "Send the expiry again"),
     ],
 )
-async def test_seed_test_cards_refused_with_a_plain_message(app, telegram, paylov, number, says):
+async def test_seed_test_cards_refused_with_a_plain_message(app, telegram, paylov, number, says, then):
     user = await registered(telegram, 702)
     await to_number_step(user)
     await user.send(number)
     await user.wait_message("Now send its expiry")
     await user.send("03/99")
-    await user.wait_message(says)
+    message = await user.wait_message(says)
+    assert then in message.text
     assert await saved_cards(app, 702) == []
-    # the step goes back to the number: another card can be tried at once
-    await user.send(GOOD_2)
-    await user.wait_message("Now send its expiry")
 
 
 async def test_slow_card_shows_waiting_and_does_not_freeze_others(app, telegram, paylov):
@@ -138,7 +136,7 @@ async def test_wrong_codes_lock_adding_and_the_lock_survives_a_restart(app, tele
     await app.restart()
 
     await user.tap("💳 My cards")
-    await user.wait_message("Add")
+    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
     await user.press("➕ Add a card")
     await user.wait_for(lambda: any("locked" in alert for alert in user.alerts))
     assert await saved_cards(app, 706) == []
@@ -236,7 +234,7 @@ async def test_cancel_mid_flow_leaves_nothing(app, telegram, paylov):
     await user.send("/cancel")
     await user.wait_message("Cancelled")
     await user.send("03/99")
-    await user.wait_message("use the menu buttons")
+    await user.wait_message("Nothing found for")
     assert paylov.calls("userCard/createUserCard/") == []
     assert await saved_cards(app, 712) == []
 

@@ -1,0 +1,1 @@
+"""Async clients of the payment providers, over one shared httpx.AsyncClient."""
