@@ -42,3 +42,27 @@ async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: st
     else:
         await user.press("Skip")
         await user.wait_message("Your cards")
+
+
+async def choose_first_card_and_confirm(user: FakeUser) -> None:
+    await user.wait_message("Choose the card")
+    await user.press(user.last.labels[0])
+    await user.wait_message("Check the payment")
+    await user.press("✅ Confirm")
+    await user.wait_message("I sent a code by SMS")
+
+
+async def pay_text_service(user: FakeUser, *, account: str = "10000001", amount: str = "15000") -> None:
+    """Hot water, a one-field service with an info method: search, account, amount, card, code, receipt."""
+    await user.tap("💡 Pay bills")
+    await user.wait_message("Choose a category")
+    await user.send("горячая")
+    await user.wait_message("Found for")
+    await user.press("Горячая вода и отопление")
+    await user.wait_message("Type Account number")
+    await user.send(account)
+    await user.wait_message("Type the amount")
+    await user.send(amount)
+    await choose_first_card_and_confirm(user)
+    await user.send("666666")
+    await user.wait_message("Paid")
