@@ -41,14 +41,27 @@ class BotProcess:
         return self
 
     async def stop(self) -> None:
+        """A graceful stop: updates in hand are finished first."""
+        await self._halt(cancel=False)
+
+    async def crash(self) -> None:
+        """Dies like a killed process: updates in hand are cut off wherever they are."""
+        await self._halt(cancel=True)
+
+    async def _halt(self, *, cancel: bool) -> None:
         if self._task is None:
             return
+        in_hand = set(self.dispatcher._handle_update_tasks)  # aiogram keeps no public handle on them
+        if cancel:
+            for task in in_hand:
+                task.cancel()
         if not self._task.done():
             try:
                 await self.dispatcher.stop_polling()
             except RuntimeError:  # polling has already ended
                 pass
             await asyncio.wait_for(self._task, 30)
+        await asyncio.gather(*in_hand, return_exceptions=True)
         self._task = None
         await self._stack.aclose()
 

@@ -125,6 +125,7 @@ class PaylovSandbox:
         self._outside: list[dict] = []
         self._faults: dict[str, _Fault] = {}
         self._released = asyncio.Event()
+        self._recorded = asyncio.Condition()
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------------------------
@@ -165,6 +166,14 @@ class PaylovSandbox:
 
     def calls(self, path_suffix: str) -> list[LedgerEntry]:
         return [entry for entry in self.ledger if entry.path.rstrip("/").endswith(path_suffix.rstrip("/"))]
+
+    async def wait_for_calls(self, path_suffix: str, count: int = 1, timeout: float = 5.0) -> list[LedgerEntry]:
+        """Until the ledger holds `count` calls to that endpoint; woken by each request, never polled."""
+        async with self._recorded:
+            await asyncio.wait_for(
+                self._recorded.wait_for(lambda: len(self.calls(path_suffix)) >= count), timeout
+            )
+        return self.calls(path_suffix)
 
     def expire_tokens(self) -> None:
         for token in self._access:
@@ -213,10 +222,15 @@ class PaylovSandbox:
             payload = {"result": None, "error": {"code": reject.code, "message": reject.message}}
         except web.HTTPException:
             raise
-        self.ledger.append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
+        await self._append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
         if fault:
             return await self._fail(request, fault, payload)
         return web.json_response(payload, status=status)
+
+    async def _append(self, entry: LedgerEntry) -> None:
+        async with self._recorded:
+            self.ledger.append(entry)
+            self._recorded.notify_all()
 
     def _take_fault(self, path: str) -> _Fault | None:
         for suffix in list(self._faults):
@@ -226,8 +240,7 @@ class PaylovSandbox:
 
     async def _fail(self, request: web.Request, fault: _Fault, payload: Any) -> web.StreamResponse:
         if payload is None:
-            self.ledger.append(LedgerEntry(request.method, request.path, dict(request.query), request[BODY],
-                                           599, None))
+            await self._append(LedgerEntry(request.method, request.path, dict(request.query), request[BODY], 599, None))
         if fault.mode == "500":
             return web.json_response({"result": None, "error": {"code": "server_error", "message": "Internal"}},
                                      status=500)
