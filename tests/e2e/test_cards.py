@@ -266,3 +266,19 @@ async def test_unexpected_input_keeps_each_adding_step(app, telegram, paylov):
     await user.wait_message("1 to 32 characters")
     await asyncio.wait_for(user.press("Skip"), 5)
     await user.wait_message("Your cards")
+
+
+async def test_provider_timeout_keeps_the_step_and_saves_nothing(make_settings, telegram, paylov):
+    process = await BotProcess(make_settings(PROVIDER_READ_TIMEOUT=0.5)).start()
+    try:
+        user = await registered(telegram, 714)
+        await to_number_step(user)
+        await user.send("8600 1343 0184 9596")  # answers only after slow_delay
+        await user.wait_message("Now send its expiry")
+        await user.send("03/99")
+        await user.wait_message("slow to answer")
+        assert await saved_cards(process, 714) == []
+        await user.send("03/99")  # the step is kept: the expiry again retries
+        await user.wait_message("Checking the card")
+    finally:
+        await process.stop()
