@@ -30,8 +30,8 @@ from bot.providers.paylov import PaylovClient
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService
-from bot.services.payments import PaymentsService
-from bot.settlement import settle_unfinished
+from bot.services.payments import CheckSchedule, PaymentsService
+from bot.settlement import start_worker, stop_worker
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
@@ -112,7 +112,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             cards=cards,
             catalogue=CatalogueService(paylov, ttl=settings.CATALOGUE_TTL),
             accounts=AccountsService(paylov),
-            payments=PaymentsService(sessionmaker, paylov, cards),
+            payments=PaymentsService(sessionmaker, paylov, cards, CheckSchedule(
+                intervals=tuple(settings.STATUS_CHECK_INTERVALS),
+                give_up_after=settings.STATUS_GIVE_UP_AFTER,
+                paying_stale_after=settings.PAYING_STALE_AFTER,
+            )),
             sandboxes=sandboxes,
         )
 
@@ -170,7 +174,8 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
 
     dp.include_routers(*build_routers())
     dp.startup.register(_set_commands)
-    dp.startup.register(settle_unfinished)
+    dp.startup.register(start_worker)
+    dp.shutdown.register(stop_worker)
     return dp
 
 

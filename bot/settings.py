@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     ALLOW_TEST_CARDS: bool = Field(default=False, description="accept the seed's non-UzCard/HUMO test card numbers")
     CARD_CODE_RESEND_WAIT: int = Field(default=60, ge=0, description="seconds before a new SMS code may be asked")
 
+    STATUS_CHECK_INTERVALS: tuple[float, ...] = Field(
+        default=(10, 30, 60, 300, 900, 3600), description="seconds between status checks of an unsettled payment"
+    )
+    STATUS_GIVE_UP_AFTER: float = Field(default=86400, gt=0, description="seconds after which the worker stops asking")
+    PAYING_STALE_AFTER: float = Field(default=60, gt=0, description="a payment `paying` this long has lost its handler")
+    STATUS_WORKER_TICK: float = Field(default=5, gt=0, description="longest sleep of the settlement worker")
+
     @model_validator(mode="after")
     def _live_needs_credentials(self) -> Settings:
         if self.PROVIDERS == "live":

@@ -1,8 +1,12 @@
-"""At start: every payment left `paying` or `unknown` is settled through transaction/status and its user told."""
+"""The settlement worker: in the bot process, it asks transaction/status for every unsettled payment on its
+schedule and tells the user once the answer is final. Its work comes from the database, so a restart loses none."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from datetime import UTC, datetime
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -11,23 +15,63 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
 from bot.labels import shown
-from bot.receipts import failure, pending, receipt
+from bot.receipts import failure, receipt
 from bot.services.payments import PaymentsService, PayResult
 from bot.services.users import UserService
 
 logger = logging.getLogger(__name__)
 
+FINAL = ("paid", "failed", "gave_up")
 
-async def settle_unfinished(bot: Bot, payments: PaymentsService, users: UserService, i18n: I18n) -> None:
-    for payment_id in await payments.unsettled():
-        result = await payments.check(payment_id)
-        profile = await users.get(result.payment.user_id)
-        with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
+
+class SettlementWorker:
+    def __init__(self, bot: Bot, payments: PaymentsService, users: UserService, i18n: I18n, *, tick: float) -> None:
+        self._bot, self._payments, self._users, self._i18n = bot, payments, users, i18n
+        self._tick = tick
+        self._stopped = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="settlement-worker")
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        startup = True
+        while not self._stopped.is_set():
+            try:
+                await self.settle_due(startup=startup)
+                startup = False
+                wait = await self._until_next()
+            except Exception:  # one bad pass must not end the worker: log it and try again next tick
+                logger.exception("settlement pass failed")
+                wait = self._tick
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), wait)
+
+    async def settle_due(self, *, startup: bool = False) -> None:
+        for payment_id in await self._payments.due(startup=startup):
+            result = await self._payments.check(payment_id)
+            if result.outcome in FINAL:
+                await self._tell(result)
+
+    async def _until_next(self) -> float:
+        due_at = await self._payments.next_due_at()
+        if due_at is None:
+            return self._tick
+        return max(0.01, min(self._tick, (due_at - datetime.now(UTC)).total_seconds()))
+
+    async def _tell(self, result: PayResult) -> None:
+        profile = await self._users.get(result.payment.user_id)
+        with self._i18n.context(), self._i18n.use_locale((profile and profile.language) or "en"):
             text = outcome_text(result)
         try:
-            await bot.send_message(result.payment.user_id, text)
+            await self._bot.send_message(result.payment.user_id, text)
         except TelegramAPIError:
-            logger.warning("could not tell user %s about payment %s", result.payment.user_id, payment_id)
+            logger.warning("could not tell user %s about payment %s", result.payment.user_id, result.payment.id)
 
 
 def outcome_text(result: PayResult) -> str:
@@ -36,8 +80,21 @@ def outcome_text(result: PayResult) -> str:
         return receipt(payment)
     if result.outcome == "failed":
         return failure(payment, _("The provider cancelled the payment."))
-    if result.outcome == "not_charged":
-        return _("The payment of {amount} sum for {service} did not go through; your card was not charged. "
-                 "Type the SMS code again to retry, or start a new payment.").format(
-            amount=format_sums(payment.amount), service=shown(payment.service_name))
-    return pending(payment)
+    return _(
+        "I could not confirm the payment of {amount} sum for {service}: the provider has not confirmed a charge. "
+        "If money left your card, please contact support with the transaction ID {id}."
+    ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+             id=shown(payment.transaction_id or "—"))
+
+
+async def start_worker(bot: Bot, dispatcher, payments: PaymentsService, users: UserService, i18n: I18n,
+                       settings) -> None:
+    worker = SettlementWorker(bot, payments, users, i18n, tick=settings.STATUS_WORKER_TICK)
+    dispatcher["settlement_worker"] = worker
+    worker.start()
+
+
+async def stop_worker(dispatcher) -> None:
+    worker = dispatcher.workflow_data.get("settlement_worker")
+    if worker is not None:
+        await worker.stop()

@@ -34,6 +34,7 @@ from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService, Service, ServiceForm
 from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.users import Profile
+from bot.settlement import outcome_text
 from bot.states import Pay
 
 UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
@@ -506,6 +507,9 @@ async def _report(message: Message, state: FSMContext, result: PayResult) -> Non
         await state.update_data(flow=secrets.token_hex(4), payment_id=None)
         new_flow = (await state.get_data())["flow"]
         await message.answer(failure(payment, _failure_reason(payment)), reply_markup=kb.try_again(new_flow))
+    elif result.outcome == "gave_up":
+        await state.clear()
+        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
     else:
         await state.clear()
         await message.answer(pending(payment), reply_markup=menu_kb.main_menu())

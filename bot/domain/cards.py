@@ -1,24 +1,37 @@
-"""Card number, expiry and SMS-code rules, checked before any provider call. Nothing here keeps a number."""
+"""Card number, expiry and SMS-code rules, checked before any provider call.
+
+Nothing here keeps a full number: errors carry a code only, `Expiry` hides itself in repr, and the duplicate
+fingerprint is built from the masked form the provider returns (first 6 + last 4), never from the middle digits.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 BRANDS = ("8600", "9860")  # UzCard, HUMO
+PAN_LENGTH = 16
+PAN_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]")
+DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²" and other scripts' digits
+# MM/YY, M/YY, MM YY, MM-YY, MM.YY, MM/YYYY, and MMYY without a separator.
+EXPIRY = re.compile(r"(?P<m>[0-9]{1,2})\s*[/\-. ]\s*(?P<y>[0-9]{2}|20[0-9]{2})|(?P<m4>[0-9]{2})(?P<y4>[0-9]{2})")
+OTP = re.compile(r"[0-9]{6}")
 
 
 class CardError(ValueError):
-    """Carries only a code: a card number never reaches an exception message or a traceback."""
+    """`code` is what the UI translates; `params` fill its message. Never built from what the user typed."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
+        self.params = params
 
 
 def normalize_pan(text: str | None) -> str:
-    return re.sub(r"[\s\-]", "", text or "")
+    """Spaces (any kind) and dashes removed; nothing else is touched."""
+    return PAN_SEPARATORS.sub("", text or "")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -34,11 +47,13 @@ def luhn_ok(digits: str) -> bool:
 
 
 def validate_pan(text: str | None, *, allowed_extra: frozenset[str] = frozenset()) -> str:
+    """The 16 digits of a UzCard or HUMO card. `allowed_extra` admits other numbers (the sandbox's test cards);
+    it skips only the brand check, so a typo in one of them is still caught."""
     pan = normalize_pan(text)
-    if not pan.isdigit():
-        raise CardError("digits")
-    if len(pan) != 16:
+    if not pan or (DIGITS.fullmatch(pan) and len(pan) != PAN_LENGTH):
         raise CardError("length")
+    if not DIGITS.fullmatch(pan):
+        raise CardError("digits")
     if not luhn_ok(pan):
         raise CardError("luhn")
     if not pan.startswith(BRANDS) and pan not in allowed_extra:
@@ -46,23 +61,39 @@ def validate_pan(text: str | None, *, allowed_extra: frozenset[str] = frozenset(
     return pan
 
 
-@dataclass(frozen=True)
+def mask_pan(pan: str) -> str:
+    """'8600069195406311' -> '860006******6311', the shape the provider returns and we may store."""
+    return f"{pan[:6]}******{pan[-4:]}"
+
+
+@dataclass(frozen=True, repr=False)
 class Expiry:
     month: int
     year: int  # four digits
 
     @property
     def yymm(self) -> str:
+        """What Paylov's createUserCard takes."""
         return f"{self.year % 100:02d}{self.month:02d}"
+
+    @property
+    def mmyy(self) -> str:
+        """What Payme's cards.create takes, and what is printed on the card."""
+        return f"{self.month:02d}{self.year % 100:02d}"
+
+    def __repr__(self) -> str:  # an expiry is card data: keep it out of logs and tracebacks
+        return "Expiry(**/**)"
 
 
 def parse_expiry(text: str | None, today: date) -> Expiry:
-    """'03/99', '0399', '03 99', '3/99', '03-99' -> Expiry(3, 2099); a past or impossible month is refused."""
-    match = re.fullmatch(r"\s*(\d{1,2})\s*[/\-. ]\s*(\d{2})\s*|\s*(\d{2})(\d{2})\s*", text or "")
+    """'03/99', '0399', '03 99', '3/99', '03-99', '03.99', '03/2099' -> Expiry(3, 2099).
+    The card is valid through the end of its month, so the current month is still accepted."""
+    match = EXPIRY.fullmatch((text or "").strip())
     if not match:
         raise CardError("expiry_format")
-    month = int(match.group(1) or match.group(3))
-    year = 2000 + int(match.group(2) or match.group(4))
+    month = int(match["m"] or match["m4"])
+    year_text = match["y"] or match["y4"]
+    year = int(year_text) if len(year_text) == 4 else 2000 + int(year_text)
     if not 1 <= month <= 12:
         raise CardError("expiry_month")
     if (year, month) < (today.year, today.month):
@@ -71,12 +102,24 @@ def parse_expiry(text: str | None, today: date) -> Expiry:
 
 
 def parse_otp(text: str | None) -> str:
-    code = re.sub(r"\s", "", text or "")
-    if not re.fullmatch(r"\d{6}", code):
+    """The 6-digit SMS code; spaces people type between the digits are dropped."""
+    code = "".join((text or "").split())
+    if not OTP.fullmatch(code):
         raise CardError("otp_format")
     return code
 
 
-def display_masked(masked: str) -> str:
-    """'860006******6311' -> '8600 06** **** 6311'."""
-    return " ".join(masked[i:i + 4] for i in range(0, len(masked), 4)).replace("*", "*")
+def mask_pan_for_display(masked: str | None) -> str:
+    """The provider's masked number in groups of four: '860006******6311' -> '8600 06** **** 6311'."""
+    compact = "".join((masked or "").split())
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+display_masked = mask_pan_for_display
+
+
+def fingerprint(masked_number: str, expire_yymm: str) -> str:
+    """Duplicate detection key: first 6 + last 4 digits and the expiry. Given a full number by mistake, the middle
+    digits are still dropped, so a fingerprint never holds more than the provider's masked form."""
+    compact = "".join(masked_number.split())
+    return f"{compact[:6]}******{compact[-4:]}:{expire_yymm}"

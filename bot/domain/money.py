@@ -35,7 +35,7 @@ def parse_sums(text: str | None) -> int:
     if len(raw) > MAX_TEXT:
         raise AmountError("not_a_number")
     raw = "".join(CURRENCY.sub("", raw).split())
-    negative = raw[:1] in MINUS
+    negative = raw != "" and raw[0] in MINUS
     if negative:
         raw = raw[1:]
     if GROUPED.fullmatch(raw):
@@ -105,8 +105,8 @@ def debt_from_saldo(value: str | None) -> int | None:
 
 def _provider_sums(text: str | None) -> Decimal:
     raw = "".join(CURRENCY.sub("", (text or "").strip()).split())
-    negative = raw[:1] in MINUS and raw[:1] != ""
-    if negative or raw[:1] == "+":
+    negative = raw != "" and raw[0] in MINUS
+    if negative or raw.startswith("+"):
         raw = raw[1:]
     if "," in raw and "." in raw:  # '1,234.56': the comma groups thousands
         raw = raw.replace(",", "")

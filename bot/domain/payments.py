@@ -1,7 +1,13 @@
-"""Payment states and the only moves between them. Every move is recorded with its time by the service."""
+"""Payment states and the only moves between them. The service records every move with its time.
+
+Decision on an expired SMS code: a new servicePayment/create is a new provider transaction on the SAME payment
+row (created -> created), because the old transaction was never charged and the user is still paying the same bill.
+The row keeps the newest transaction id; the event log keeps the old one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -14,28 +20,58 @@ class PaymentState(StrEnum):
     unknown = "unknown"  # pay may or may not have happened: only transaction/status decides
 
 
+_S = PaymentState
+# Beyond the obvious forward moves:
 # created -> created: an expired code starts a new transaction on the same payment (the old one was not charged).
-# paying -> created: pay was refused in a way that leaves the transaction payable (a wrong code) or never arrived.
-# unknown -> created: the status says the transaction is still only created: nothing was charged.
+# paying -> created: pay was refused in a way that leaves the transaction payable (a wrong code, an expired code
+#                    before re-create) or never reached the provider (connect failed).
+# unknown -> created: transaction/status says the transaction is still only `created`: nothing was charged.
+# Never: created -> paid (only a pay call or a status check after one proves payment), anything out of paid/failed.
 TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
-    PaymentState.draft: frozenset({PaymentState.created, PaymentState.failed}),
-    PaymentState.created: frozenset({PaymentState.created, PaymentState.paying, PaymentState.failed}),
-    PaymentState.paying: frozenset({PaymentState.paid, PaymentState.failed, PaymentState.unknown,
-                                    PaymentState.created}),
-    PaymentState.unknown: frozenset({PaymentState.paid, PaymentState.failed, PaymentState.created}),
-    PaymentState.paid: frozenset(),
-    PaymentState.failed: frozenset(),
+    _S.draft: frozenset({_S.created, _S.failed}),
+    _S.created: frozenset({_S.created, _S.paying, _S.failed}),
+    _S.paying: frozenset({_S.paid, _S.failed, _S.unknown, _S.created}),
+    _S.unknown: frozenset({_S.paid, _S.failed, _S.created}),
+    _S.paid: frozenset(),
+    _S.failed: frozenset(),
 }
 
 
 class InvalidTransition(ValueError):
-    pass
+    def __init__(self, old: PaymentState, new: PaymentState) -> None:
+        super().__init__(f"{PaymentState(old).value} -> {PaymentState(new).value}")
+        self.code = "invalid_transition"
+        self.old = PaymentState(old)
+        self.new = PaymentState(new)
 
 
-def check_transition(old: PaymentState, new: PaymentState) -> None:
-    if new not in TRANSITIONS[old]:
-        raise InvalidTransition(f"{old.value} -> {new.value}")
+def check_transition(old: PaymentState | str, new: PaymentState | str) -> None:
+    """Accepts the enum or its stored string value."""
+    if PaymentState(new) not in TRANSITIONS[PaymentState(old)]:
+        raise InvalidTransition(PaymentState(old), PaymentState(new))
 
 
-def is_final(state: PaymentState) -> bool:
-    return not TRANSITIONS[state]
+def is_final(state: PaymentState | str) -> bool:
+    return not TRANSITIONS[PaymentState(state)]
+
+
+MAX_OTP_TRIES = 3  # seed 001 and the regulator: three wrong codes in a row lock further tries
+
+
+@dataclass(frozen=True)
+class OtpAttempts:
+    """Wrong codes typed in a row. Immutable: `failed()` returns the next count, to be stored by the caller."""
+
+    failures: int = 0
+    limit: int = MAX_OTP_TRIES
+
+    def failed(self) -> OtpAttempts:
+        return OtpAttempts(min(self.failures + 1, self.limit), self.limit)
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.failures, 0)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left == 0

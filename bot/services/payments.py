@@ -7,7 +7,9 @@ leaves a row that says what we knew: `paying` or `unknown` rows are settled thro
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -48,7 +50,7 @@ class PaymentView:
     error_message: str | None = None
 
 
-Outcome = Literal["paid", "failed", "unknown", "wrong_code", "new_code", "not_charged", "pending"]
+Outcome = Literal["paid", "failed", "unknown", "gave_up", "wrong_code", "new_code", "not_charged", "pending"]
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,24 @@ class PaymentClosed(Exception):
     """The payment is not in a state that accepts this step (a button of a finished payment, a replay)."""
 
 
+@dataclass(frozen=True)
+class CheckSchedule:
+    """How often an unsettled payment's status is asked, and when to stop asking (seconds)."""
+
+    intervals: tuple[float, ...] = (10, 30, 60, 300, 900, 3600)
+    give_up_after: float = 86400
+    paying_stale_after: float = 60
+
+
 class PaymentsService:
-    def __init__(self, sessionmaker: async_sessionmaker, paylov: PaylovClient, cards: CardsService) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker, paylov: PaylovClient, cards: CardsService,
+                 schedule: CheckSchedule | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._sessions = sessionmaker
         self._paylov = paylov
         self._cards = cards
+        self._schedule = schedule or CheckSchedule()
+        self._now = now
 
     async def get(self, user_id: int, payment_id: int) -> PaymentView:
         async with self._sessions() as session:
@@ -194,34 +209,73 @@ class PaymentsService:
         return PayResult("paid", view)
 
     async def check(self, payment_id: int) -> PayResult:
-        """transaction/status settles a `paying` or `unknown` payment; it never sends pay."""
+        """transaction/status settles a `paying` or `unknown` payment; it never sends pay.
+
+        After a pay that got no answer, `created` is not proof of anything yet (the charge may still be on its way),
+        so the payment stays `unknown` and is asked again on the schedule, until paid, cancelled, or given up.
+        """
         async with self._sessions() as session:
             payment = await session.get(Payment, payment_id)
             if payment.state not in (PaymentState.paying.value, PaymentState.unknown.value):
                 return PayResult(_outcome(payment), _view(payment))
             transaction_id, was_paying = payment.transaction_id, payment.state == PaymentState.paying.value
+            started, checks = _aware(payment.created_at), payment.status_checks
         if was_paying:
             await self._move(payment_id, PaymentState.unknown, "outcome not recorded; asking status")
         try:
             status = await self._paylov.transaction_status(transaction_id)
+            answer = status.status
         except ProviderError as error:
             logger.warning("status of payment %s unavailable: %s", payment_id, type(error).__name__)
-            return PayResult("unknown", await self.get_any(payment_id))
-        if status.status == "paid":
-            view = await self._move(payment_id, PaymentState.paid, "status: paid", paid_at=status.payed_at)
+            status, answer = None, "unavailable"
+        if answer == "paid":
+            view = await self._move(payment_id, PaymentState.paid, "status: paid", paid_at=status.payed_at,
+                                    status_checks=checks + 1, next_check_at=None)
             return PayResult("paid", view)
-        if status.status == "cancelled":
-            view = await self._move(payment_id, PaymentState.failed, "status: cancelled", error_code="cancelled")
+        if answer == "cancelled":
+            view = await self._move(payment_id, PaymentState.failed, "status: cancelled", error_code="cancelled",
+                                    status_checks=checks + 1, next_check_at=None)
             return PayResult("failed", view)
-        view = await self._move(payment_id, PaymentState.created, f"status: {status.status}; not charged")
-        return PayResult("not_charged", view)
+        now = self._now()
+        intervals = self._schedule.intervals
+        if now - started >= timedelta(seconds=self._schedule.give_up_after):
+            view = await self._note(payment_id, f"status: {answer}; gave up", status_checks=checks + 1,
+                                    next_check_at=None, gave_up_at=now)
+            return PayResult("gave_up", view)
+        wait = intervals[min(checks, len(intervals) - 1)]
+        view = await self._note(payment_id, f"status: {answer}", status_checks=checks + 1,
+                                next_check_at=now + timedelta(seconds=wait))
+        return PayResult("unknown", view)
 
-    async def unsettled(self) -> list[int]:
+    async def due(self, *, startup: bool = False) -> list[int]:
+        """Unsettled payments whose next status check is due; at start every `paying` row is orphaned."""
+        now = self._now()
+        stale = now - timedelta(seconds=self._schedule.paying_stale_after)
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(Payment.id).where(Payment.state.in_([PaymentState.paying.value, PaymentState.unknown.value]))
-            )
-            return list(rows)
+            unknown = await session.scalars(select(Payment).where(
+                Payment.state == PaymentState.unknown.value, Payment.gave_up_at.is_(None)))
+            paying = await session.scalars(select(Payment).where(Payment.state == PaymentState.paying.value))
+            ids = [p.id for p in unknown if p.next_check_at is None or _aware(p.next_check_at) <= now]
+            ids += [p.id for p in paying if startup or _aware(p.updated_at) <= stale]
+            return sorted(ids)
+
+    async def next_due_at(self) -> datetime | None:
+        async with self._sessions() as session:
+            times = await session.scalars(select(Payment.next_check_at).where(
+                Payment.state == PaymentState.unknown.value, Payment.gave_up_at.is_(None),
+                Payment.next_check_at.is_not(None)))
+            return min((_aware(t) for t in times), default=None)
+
+    async def _note(self, payment_id: int, detail: str, **values) -> PaymentView:
+        """Record a status answer that changes nothing about the payment's state."""
+        async with self._sessions.begin() as session:
+            payment = await session.get(Payment, payment_id)
+            for name, value in values.items():
+                setattr(payment, name, value)
+            session.add(PaymentEvent(payment_id=payment_id, from_state=payment.state, to_state=payment.state,
+                                     detail=detail[:255]))
+            await session.flush()
+            return _view(payment)
 
     async def get_any(self, payment_id: int) -> PaymentView:
         async with self._sessions() as session:
@@ -254,6 +308,11 @@ class PaymentsService:
         if payment is None or payment.user_id != user_id:
             raise PaymentClosed("no such payment")
         return payment
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _outcome(payment: Payment) -> Outcome:

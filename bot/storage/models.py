@@ -96,6 +96,9 @@ class Payment(Base):
     epos_terminal: Mapped[str | None] = mapped_column(String(64))
     paid_at: Mapped[str | None] = mapped_column(String(32))  # as the provider wrote it
     error_code: Mapped[str | None] = mapped_column(String(64))
+    status_checks: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gave_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -111,3 +114,22 @@ class PaymentEvent(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Home(Base):
+    """A saved account ("Home", "Parents"): paid again in two taps, optionally reminded once a month."""
+
+    __tablename__ = "homes"
+    __table_args__ = (UniqueConstraint("user_id", "service_id", "account_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    service_id: Mapped[str] = mapped_column(String(64))
+    service_name: Mapped[str] = mapped_column(String(255))
+    account: Mapped[dict] = mapped_column(JSON)
+    account_key: Mapped[str] = mapped_column(String(512))  # the account as canonical JSON, for duplicates
+    account_display: Mapped[list] = mapped_column(JSON, default=list)
+    reminder_day: Mapped[int | None] = mapped_column(Integer)
+    last_reminded: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" of the last reminder sent
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
