@@ -30,6 +30,7 @@ from bot.providers.paylov import PaylovClient
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService
+from bot.services.history import HistoryService
 from bot.services.payments import CheckSchedule, PaymentsService
 from bot.settlement import start_worker, stop_worker
 from bot.services.users import LANGUAGES, UserService
@@ -61,6 +62,7 @@ class Services:
     catalogue: CatalogueService
     accounts: AccountsService
     payments: PaymentsService
+    history: HistoryService
     sandboxes: dict[str, object] = field(default_factory=dict)
 
     def workflow_data(self) -> dict[str, object]:
@@ -72,6 +74,7 @@ class Services:
             "catalogue": self.catalogue,
             "accounts": self.accounts,
             "payments": self.payments,
+            "history": self.history,
         }
 
 
@@ -98,6 +101,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             consumer_key=settings.PAYLOV_CONSUMER_KEY,
             consumer_secret=settings.PAYLOV_CONSUMER_SECRET.get_secret_value(),
         )
+        catalogue = CatalogueService(paylov, ttl=settings.CATALOGUE_TTL)
         cards = CardsService(
             sessionmaker, paylov, allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset()
         )
@@ -110,13 +114,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             users=UserService(sessionmaker),
             paylov=paylov,
             cards=cards,
-            catalogue=CatalogueService(paylov, ttl=settings.CATALOGUE_TTL),
+            catalogue=catalogue,
             accounts=AccountsService(paylov),
             payments=PaymentsService(sessionmaker, paylov, cards, CheckSchedule(
                 intervals=tuple(settings.STATUS_CHECK_INTERVALS),
                 give_up_after=settings.STATUS_GIVE_UP_AFTER,
                 paying_stale_after=settings.PAYING_STALE_AFTER,
             )),
+            history=HistoryService(sessionmaker, paylov, catalogue),
             sandboxes=sandboxes,
         )
 

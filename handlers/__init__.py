@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import cards, commands, errors, fallback, menu, pay, start
+from handlers import cards, commands, errors, fallback, history, menu, pay, start
 
 
 def build_routers() -> list[Router]:
@@ -15,6 +15,7 @@ def build_routers() -> list[Router]:
         start.create_router(),
         menu.create_router(),
         cards.create_router(),
-        pay.create_router(),
+        history.create_router(),
+        pay.create_router(),  # its search takes any other text typed in the menu, so it comes after the features
         fallback.create_router(),
     ]

@@ -29,7 +29,7 @@ async def language(message: Message, state: FSMContext) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(Registered())
-    router.message.register(coming_soon, F.text.in_([kb.HISTORY, kb.HOMES]))
+    router.message.register(coming_soon, F.text.in_([kb.HOMES]))
     router.message.register(language, F.text == kb.LANGUAGE)
     router.message.register(help_, F.text == kb.HELP)
     return router

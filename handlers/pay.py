@@ -55,7 +55,7 @@ async def start(message: Message, state: FSMContext, catalogue: CatalogueService
                 bot: Bot) -> None:
     unfinished = (await state.get_data()).get("payment_id")
     if unfinished:  # a new payment replaces one still waiting for its code; nothing was charged
-        await payments.abandon(message.from_user.id, unfinished)
+        await payments.abandon(message.chat.id, unfinished)
     await state.clear()
     await state.set_state(Pay.browse)
     flow = secrets.token_hex(4)

@@ -60,3 +60,21 @@ class PayCb(CallbackData, prefix="pay"):
     flow: str
     action: PayAction
     value: int = 0
+
+
+class HistoryAction(StrEnum):
+    view = "v"
+    open = "o"
+    months = "m"
+    services = "s"
+    pay = "p"
+
+
+class HistoryCb(CallbackData, prefix="hist"):
+    """Filters travel in the button itself: month as YYYYMM, service as a 1-based index (0 = all)."""
+
+    action: HistoryAction
+    month: int
+    svc: int = 0
+    page: int = 0
+    idx: int = 0

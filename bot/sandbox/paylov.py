@@ -1,18 +1,23 @@
-"""Paylov sandbox: a real HTTP server on 127.0.0.1 speaking seed 003 and providers.md — same paths, fields,
-envelopes and statuses — with a ledger of every request for tests to read, and faults tests can inject."""
+"""Paylov sandbox: a real HTTP server on 127.0.0.1 speaking seed 003 and providers.md — same paths, methods, auth,
+fields, envelopes and statuses — so the client is tested against the wire, not against a mock of itself.
+
+Tests read the ledger of every request and inject the failures a real gateway has (no answer, a dropped
+connection, a 500, a payment that settles late). The catalogue, test accounts and test cards live in
+`paylov_catalogue`; see PAYLOV_SANDBOX.md for the table.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import random
+import json
 import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from aiohttp import web
@@ -20,59 +25,14 @@ from aiohttp import web
 from bot.sandbox import paylov_catalogue as data
 
 Mode = Literal["timeout", "drop", "500"]
-BODY = web.RequestKey("body", object)
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    status: int
-    response: Any
-
-
-@dataclass
-class _Card:
-    user_id: str
-    card_id: str
-    number: str
-    expire: str
-    phone: str
-    balance: int  # tiyin
-    name: str = ""
-    active: bool = False
-
-
-@dataclass
-class _Transaction:
-    id: str
-    service_id: str
-    account: dict[str, str]
-    amount: int
-    user_id: str | None
-    card_id: str | None
-    created_at: float
-    status: str = "created"
-    otp_failures: int = 0
-    payed_at: str | None = None
-    cancel_time: str | None = None
-    payment_ref: str | None = None
-    status_calls: int = 0
-    settle_after: tuple[int, str] | None = None
-
-
-@dataclass
-class _Fault:
-    mode: Mode
-    apply: bool
-
-
-class _Reject(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        self.code, self.message, self.status = code, message, status
-
+TASHKENT = timezone(timedelta(hours=5))  # the provider's wall clock, whatever the host's zone
+TOKEN_PATH = "/merchant/oauth2/token/"
+DEFAULT_PHONE = "+998900000000"
+MAX_OTP_FAILURES = 3
+# Routes with an id in the path: calls("servicePayment/fields/") must find "/servicePayment/fields/<id>/".
+_DYNAMIC_PREFIXES = ("/servicePayment/fields/", "/merchant/userCard/getCard/")
+_LONG_DIGITS = re.compile(r"\d{12,19}")
+BODY = web.RequestKey("body", object)  # the parsed JSON body, read once by the middleware
 
 MESSAGES = {
     "card_expired": "Срок действия карты истёк",
@@ -100,8 +60,81 @@ MESSAGES = {
     "transaction_not_available_for_payment": "Транзакция недоступна для оплаты",
     "transaction_not_found": "Транзакция не найдена",
     "invalid_grant": "Неверные учётные данные",
+    "invalid_client": "Неверные данные клиента",
+    "unsupported_grant_type": "Неподдерживаемый тип авторизации",
     "unauthorized": "Требуется авторизация",
+    "not_found": "Не найдено",
+    "method_not_allowed": "Метод не разрешён",
 }
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One request as the sandbox received it. `status` is what the client got: 0 when a fault withheld it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+    response: Any
+
+    def __repr__(self) -> str:
+        # Bodies hold test card numbers: keep them out of assertion messages and logs.
+        text = (f"LedgerEntry(method={self.method!r}, path={self.path!r}, query={self.query!r}, body={self.body!r}, "
+                f"status={self.status!r}, response={self.response!r})")
+        return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "******" + m.group()[-4:], text)
+
+
+@dataclass
+class _Card:
+    user_id: str
+    card_id: str
+    number: str
+    expire: str
+    phone: str
+    balance: int  # tiyin
+    name: str = ""
+
+
+@dataclass
+class _Pending:
+    card: _Card
+    sent_at: float
+    failures: int = 0
+
+
+@dataclass
+class _Transaction:
+    id: str
+    service_id: str
+    account: dict[str, str]
+    amount: int  # whole sums
+    user_id: str | None
+    card_id: str | None  # given at create: pay then needs the OTP
+    created_at: float
+    status: str = "created"
+    otp_failures: int = 0
+    payed_at: str | None = None
+    cancel_time: str | None = None
+    payment_ref: str | None = None
+    paid_with: _Card | None = None
+    status_calls: int = 0
+    settle: tuple[int, str] | None = None
+
+
+@dataclass
+class _Fault:
+    suffix: str
+    mode: Mode
+    apply: bool
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str | None = None, status: int = 400) -> None:
+        super().__init__(code)
+        self.code, self.status = code, status
+        self.message = message or MESSAGES.get(code, code)
 
 
 class PaylovSandbox:
@@ -116,14 +149,15 @@ class PaylovSandbox:
         self.token_ttl, self.refresh_ttl, self.otp_ttl, self.slow_delay = token_ttl, refresh_ttl, otp_ttl, slow_delay
         self.base_url = ""
         self.ledger: list[LedgerEntry] = []
-        self._access: dict[str, float] = {}
+        self._access: dict[str, float] = {}  # token -> expires at
         self._refresh: dict[str, float] = {}
-        self._pending: dict[str, tuple[_Card, float]] = {}  # cid -> card waiting for its code
+        self._pending: dict[str, _Pending] = {}  # cid -> card waiting for its SMS code
+        self._superseded: set[str] = set()  # cids replaced by a newer createUserCard ("send a new code")
+        self._activated: dict[str, str] = {}  # cid -> cardId
         self._cards: dict[str, _Card] = {}
-        self._confirmed: set[str] = set()
         self._transactions: dict[str, _Transaction] = {}
         self._outside: list[dict] = []
-        self._faults: dict[str, _Fault] = {}
+        self._faults: list[_Fault] = []
         self._released = asyncio.Event()
         self._recorded = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -131,9 +165,9 @@ class PaylovSandbox:
     # ---- lifecycle -----------------------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        app = web.Application(middlewares=[self._record])
+        app = web.Application(middlewares=[self._serve])
         r = app.router
-        r.add_post("/merchant/oauth2/token/", self._token)
+        r.add_post(TOKEN_PATH, self._token)
         r.add_get("/servicePayment/list/", self._list)
         r.add_get("/servicePayment/fields/{service_id}/", self._fields)
         r.add_post("/servicePayment/info/", self._info)
@@ -148,16 +182,17 @@ class PaylovSandbox:
         r.add_get("/merchant/userCard/getAllUserCards/", self._card_list)
         r.add_get("/merchant/userCard/getCard/{card_id}/", self._card_get)
         r.add_delete("/merchant/userCard/deleteUserCard/", self._card_delete)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._released.clear()
+        # No access log: it would print paths and queries. A short shutdown: held requests are released at stop().
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()  # the free port the OS chose
-        self.base_url = f"http://{bound[0]}:{bound[1]}"
+        await web.TCPSite(self._runner, host, port).start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{bound_host}:{bound_port}"
         return self.base_url
 
     async def stop(self) -> None:
-        self._released.set()
+        self._released.set()  # answers held by a "timeout" fault or the slow card end now
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -165,117 +200,129 @@ class PaylovSandbox:
     # ---- test controls ---------------------------------------------------------------------------------------------
 
     def calls(self, path_suffix: str) -> list[LedgerEntry]:
-        return [entry for entry in self.ledger if entry.path.rstrip("/").endswith(path_suffix.rstrip("/"))]
+        return [entry for entry in self.ledger if _matches(entry.path, path_suffix)]
 
     async def wait_for_calls(self, path_suffix: str, count: int = 1, timeout: float = 5.0) -> list[LedgerEntry]:
         """Until the ledger holds `count` calls to that endpoint; woken by each request, never polled."""
         async with self._recorded:
-            await asyncio.wait_for(
-                self._recorded.wait_for(lambda: len(self.calls(path_suffix)) >= count), timeout
-            )
+            await asyncio.wait_for(self._recorded.wait_for(lambda: len(self.calls(path_suffix)) >= count), timeout)
         return self.calls(path_suffix)
 
     def expire_tokens(self) -> None:
         for token in self._access:
-            self._access[token] = 0
+            self._access[token] = float("-inf")
 
     def fail_next(self, path_suffix: str, mode: Mode, *, apply: bool = True) -> None:
-        self._faults[path_suffix.rstrip("/")] = _Fault(mode, apply)
+        """The next request to that endpoint fails; several calls queue up for successive requests."""
+        if mode not in ("timeout", "drop", "500"):
+            raise ValueError(f"unknown fault mode {mode!r}")
+        self._faults.append(_Fault(path_suffix, mode, apply))
 
     def settle_after(self, transaction_id: str, status_calls: int,
                      final: Literal["paid", "cancelled"] = "paid") -> None:
-        self._transactions[transaction_id].settle_after = (status_calls, final)
+        """transaction/status hides a payment (answers "created", or the state if not paid) for N - 1 asks,
+        then the N-th ask settles it as `final`: a paid one debits the card, a cancelled one refunds it."""
+        if final not in ("paid", "cancelled"):
+            raise ValueError(f"unknown final status {final!r}")
+        tx = self._transactions[transaction_id]
+        tx.settle, tx.status_calls = (status_calls, final), 0
 
     def add_outside_payment(self, user_id: str, service_id: str, amount: int, date: datetime,
                             card_number_masked: str, owner: str) -> str:
+        """A payment the user made elsewhere (another app on the same merchant): it shows in transaction/all."""
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise TypeError("amount is whole sums, an int")
         transaction_id = str(uuid.uuid4())
-        self._outside.append({"id": transaction_id, "userId": user_id, "cardNumber": card_number_masked,
-                              "owner": owner, "amount": amount, "date": date.strftime("%Y-%m-%d %H:%M:%S"),
+        self._outside.append({"id": transaction_id, "userId": str(user_id), "cardNumber": card_number_masked,
+                              "owner": owner, "amount": amount, "date": _provider_time(date),
                               "serviceId": service_id})
         return transaction_id
 
     def card_balance(self, user_id: str, card_id: str) -> int:
-        card = self._cards[card_id]
-        assert card.user_id == user_id
+        """In tiyin."""
+        card = self._cards.get(card_id)
+        if card is None or card.user_id != str(user_id):
+            raise KeyError(f"user {user_id} has no card {card_id}")
         return card.balance
 
     def transaction(self, transaction_id: str) -> dict:
+        """The true state, which settle_after may be hiding from transaction/status."""
         tx = self._transactions[transaction_id]
         return {"status": tx.status, "amount": tx.amount, "account": dict(tx.account), "cardId": tx.card_id}
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
     @web.middleware
-    async def _record(self, request: web.Request, handler) -> web.StreamResponse:
-        try:
-            body = await request.json() if request.can_read_body else None
-        except ValueError:
-            body = None
-        request[BODY] = body
+    async def _serve(self, request: web.Request, handler) -> web.StreamResponse:
+        body = request[BODY] = await _read_json(request)
         fault = self._take_fault(request.path)
-        if fault and not fault.apply:
-            return await self._fail(request, fault, None)
+        if fault is not None and not fault.apply:
+            return await self._fail(request, body, fault)
         try:
             status, payload = 200, await handler(request)
         except _Reject as reject:
-            status = reject.status
-            payload = {"result": None, "error": {"code": reject.code, "message": reject.message}}
-        except web.HTTPException:
-            raise
-        await self._append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
-        if fault:
-            return await self._fail(request, fault, payload)
-        return web.json_response(payload, status=status)
+            status, payload = reject.status, _error(reject, wrapped=request.path != TOKEN_PATH)
+        except web.HTTPException as exc:  # unknown path or method: still answered and recorded as JSON
+            code = "method_not_allowed" if exc.status == 405 else "not_found"
+            status, payload = exc.status, _error(_Reject(code, status=exc.status))
+        if fault is not None:
+            return await self._fail(request, body, fault)
+        await self._record(request, body, status, payload)
+        return web.json_response(payload, status=status, dumps=_dumps)
 
-    async def _append(self, entry: LedgerEntry) -> None:
+    async def _record(self, request: web.Request, body: Any, status: int, payload: Any) -> None:
         async with self._recorded:
-            self.ledger.append(entry)
+            self.ledger.append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
             self._recorded.notify_all()
 
     def _take_fault(self, path: str) -> _Fault | None:
-        for suffix in list(self._faults):
-            if path.rstrip("/").endswith(suffix):
-                return self._faults.pop(suffix)
+        for index, fault in enumerate(self._faults):
+            if _matches(path, fault.suffix):
+                return self._faults.pop(index)
         return None
 
-    async def _fail(self, request: web.Request, fault: _Fault, payload: Any) -> web.StreamResponse:
-        if payload is None:
-            await self._append(LedgerEntry(request.method, request.path, dict(request.query), request[BODY], 599, None))
+    async def _fail(self, request: web.Request, body: Any, fault: _Fault) -> web.StreamResponse:
         if fault.mode == "500":
-            return web.json_response({"result": None, "error": {"code": "server_error", "message": "Internal"}},
-                                     status=500)
+            await self._record(request, body, 500, None)
+            return web.Response(status=500, text="<h1>Server Error (500)</h1>", content_type="text/html")
+        await self._record(request, body, 0, None)
         if fault.mode == "drop":
             request.transport.close()
-            raise asyncio.CancelledError
-        await self._released.wait()  # held until the client gives up and the sandbox stops
-        return web.json_response(payload)
+            # aiohttp finds the transport closed when it writes this and drops it quietly.
+            return web.Response(status=500)
+        await self._released.wait()  # "timeout": the client gives up first; released at stop()
+        return web.Response(status=504)
 
     def _authorized(self, request: web.Request) -> None:
         header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip()
-        if not header.startswith("Bearer ") or self._access.get(token, 0) <= self._clock():
-            raise _Reject("unauthorized", MESSAGES["unauthorized"], status=401)
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or self._access.get(token.strip(), float("-inf")) <= self._clock():
+            raise _Reject("unauthorized", status=401)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), TASHKENT)
 
     def _now_text(self) -> str:
-        return datetime.fromtimestamp(self._clock()).strftime("%Y-%m-%d %H:%M:%S")
+        return self._now().strftime("%Y-%m-%d %H:%M:%S")
 
     # ---- oauth -----------------------------------------------------------------------------------------------------
 
     async def _token(self, request: web.Request) -> dict:
-        expected = "Basic " + base64.b64encode(f"{self.CONSUMER_KEY}:{self.CONSUMER_SECRET}".encode()).decode()
-        if request.headers.get("Authorization") != expected:
-            raise _Reject("invalid_client", "Invalid consumer credentials", status=401)
-        body = request[BODY] or {}
+        """OAuth2 password and refresh grants; the answer is the bare OAuth2 shape, not wrapped in `result`."""
+        expected = base64.b64encode(f"{self.CONSUMER_KEY}:{self.CONSUMER_SECRET}".encode()).decode()
+        if request.headers.get("Authorization", "") != f"Basic {expected}":
+            raise _Reject("invalid_client", status=401)
+        body = _object(request[BODY])
         grant = body.get("grant_type")
         if grant == "password":
             if (body.get("username"), body.get("password")) != (self.USERNAME, self.PASSWORD):
-                raise _Reject("invalid_grant", MESSAGES["invalid_grant"])
+                raise _Reject("invalid_grant")
         elif grant == "refresh_token":
-            token = body.get("refresh_token")
-            if self._refresh.pop(token, 0) <= self._clock():
-                raise _Reject("invalid_grant", MESSAGES["invalid_grant"])
+            # Single use: a refresh token is spent by the grant it buys.
+            if self._refresh.pop(str(body.get("refresh_token")), float("-inf")) <= self._clock():
+                raise _Reject("invalid_grant")
         else:
-            raise _Reject("unsupported_grant_type", "Unsupported grant type")
+            raise _Reject("unsupported_grant_type")
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self._access[access] = self._clock() + self.token_ttl
         self._refresh[refresh] = self._clock() + self.refresh_ttl
@@ -290,161 +337,144 @@ class PaylovSandbox:
 
     async def _fields(self, request: web.Request) -> dict:
         self._authorized(request)
-        service = self._service(request.match_info["service_id"])
+        service = _service(request.match_info["service_id"])
         return {"result": {"data": [{**service, "fields": data.FIELDS[service["service_id"]],
                                       "response_fields": data.RESPONSE_FIELDS}]}}
 
-    def _service(self, service_id: str) -> dict:
-        service = next((s for s in data.SERVICES if s["service_id"] == service_id), None)
-        if service is None:
-            raise _Reject("service_not_available", MESSAGES["service_not_available"])
-        return service
-
-    def _check_account(self, service: dict, account: Any) -> tuple[str, str, str] | None:
-        if not isinstance(account, dict):
-            raise _Reject("validation_error", MESSAGES["validation_error"])
-        values: dict[str, str] = {}
-        for f in data.FIELDS[service["service_id"]]:
-            value = account.get(f["name"])
-            if not isinstance(value, str) or (f["required"] and not value):
-                raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
-            if f["type"] == "select":
-                allowed = [v for v in f["values"]
-                           if f["dependency_of"] is None or v["filter"] == values.get(f["dependency_of"])]
-                if value not in {v["value"] for v in allowed}:
-                    raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
-            else:
-                if f["content"] == "number" and not value.isdigit():
-                    raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
-                if f["length"] and len(value) != f["length"]:
-                    raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
-                if f["validation"] and not re.fullmatch(f["validation"], value):
-                    raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
-            values[f["name"]] = value
-        if not service["has_info_method"]:
-            return None
-        key = (service["service_id"], tuple((f["name"], values[f["name"]]) for f in data.FIELDS[service["service_id"]]))
-        found = data.ACCOUNTS.get(key)
-        if found is None:
-            raise _Reject("account_not_found", MESSAGES["account_not_found"])
-        return found
-
-    def _info_items(self, service: dict, account: dict[str, str], found: tuple[str, str, str] | None) -> list[dict]:
-        items = []
-        for f in data.FIELDS[service["service_id"]]:
-            value = account[f["name"]]
-            if f["type"] == "select":
-                value = next(v["title"] for v in f["values"] if v["value"] == value)
-            items.append({"name": f["name"], "value": value, "title": f["title"]})
-        if found:
-            name, address, saldo = found
-            items = [
-                {"name": "time", "value": self._now_text(), "title": "time"},
-                {"name": "fio", "value": name, "title": "fio"},
-                {"name": "address", "value": address, "title": "address"},
-                {"name": "last_paid_date", "value": "2026-10-08", "title": "last_paid_date"},
-                {"name": "last_paid", "value": "50000 UZS", "title": "last_paid"},
-                {"name": "saldo", "value": saldo, "title": "balance"},
-                *items,
-            ]
-        return items
-
     async def _info(self, request: web.Request) -> dict:
         self._authorized(request)
-        body = request[BODY] or {}
-        service = self._service(body.get("service_id", ""))
+        body = _object(request[BODY])
+        service = _service(body.get("service_id"))
+        if not service["is_active"]:
+            raise _Reject("service_not_available")
         if not service["has_info_method"]:
-            raise _Reject("info_not_available", MESSAGES["info_not_available"])
-        found = self._check_account(service, body.get("account"))
-        return {"result": {"data": self._info_items(service, body["account"], found)}}
+            raise _Reject("info_not_available")
+        account = _account(service, body.get("account"))
+        holder = _holder(service, account)
+        return {"result": {"data": self._holder_items(holder) + _echo(service, account)}}
+
+    def _holder_items(self, holder: tuple[str, str, str] | None) -> list[dict]:
+        if holder is None:
+            return []
+        name, address, saldo = holder
+        return [
+            {"name": "time", "value": self._now().strftime("%d.%m.%Y %H:%M:%S"), "title": "time"},
+            {"name": "fio", "value": name, "title": "fio"},
+            {"name": "address", "value": address, "title": "address"},
+            {"name": "last_paid_date", "value": "2024-08-23", "title": "last_paid_date"},
+            {"name": "last_paid", "value": "50000 UZS", "title": "last_paid"},
+            {"name": "saldo", "value": saldo, "title": "balance"},
+        ]
 
     # ---- payments --------------------------------------------------------------------------------------------------
 
     async def _create(self, request: web.Request) -> dict:
         self._authorized(request)
-        body = request[BODY] or {}
-        service = self._service(body.get("service_id", ""))
+        body = _object(request[BODY])
+        service = _service(body.get("service_id"))
         if not service["is_active"] or not service["payment_available"]:
-            raise _Reject("service_not_available", MESSAGES["service_not_available"])
+            raise _Reject("service_not_available")
         amount = body.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool):
-            raise _Reject("validation_error", MESSAGES["validation_error"])
+            raise _Reject("validation_error", "amount: a whole number of sums is expected")
         if not service["amount"]["min"] <= amount <= service["amount"]["max"]:
-            raise _Reject("invalid_amount", MESSAGES["invalid_amount"])
-        found = self._check_account(service, body.get("account"))
-        card_id = body.get("cardId")
-        if card_id:
-            card = self._cards.get(card_id)
-            if card is None or not card.active or card.user_id != str(body.get("userId")):
-                raise _Reject("card_not_found", MESSAGES["card_not_found"])
-            if body.get("phoneNumber") and body["phoneNumber"] != card.phone:
-                raise _Reject("phone_not_match", MESSAGES["phone_not_match"])
-        tx = _Transaction(str(uuid.uuid4()), service["service_id"], dict(body["account"]), amount,
-                          str(body["userId"]) if body.get("userId") is not None else None, card_id, self._clock())
+            raise _Reject("invalid_amount")
+        account = _account(service, body.get("account"))
+        holder = _holder(service, account)
+        user_id = _optional_id(body.get("userId"), "userId")
+        card_id = body.get("cardId") or None
+        if card_id is not None:
+            card = self._cards.get(str(card_id))
+            if card is None or card.user_id != user_id:
+                raise _Reject("card_not_found")
+            phone = body.get("phoneNumber")
+            if phone and _digits(str(phone)) != _digits(card.phone):
+                raise _Reject("phone_not_match")
+        tx = _Transaction(str(uuid.uuid4()), service["service_id"], account, amount, user_id,
+                          str(card_id) if card_id else None, self._clock())
         self._transactions[tx.id] = tx
-        result: dict[str, Any] = {"transactionId": tx.id, "data": self._info_items(service, body["account"], found)}
-        if card_id:
-            result["sms"] = {"otpSentPhone": _mask_phone(self._cards[card_id].phone)}
+        result: dict[str, Any] = {"transactionId": tx.id,
+                                  "data": _echo(service, account) + self._holder_items(holder)}
+        if tx.card_id is not None:
+            result["sms"] = {"otpSentPhone": _mask_phone(self._cards[tx.card_id].phone)}
         return {"result": result}
 
     async def _pay(self, request: web.Request) -> dict:
         self._authorized(request)
-        body = request[BODY] or {}
-        tx = self._transactions.get(body.get("transactionId", ""))
+        body = _object(request[BODY])
+        tx_id, card_id, otp = body.get("transactionId"), body.get("cardId"), body.get("otp")
+        if not isinstance(tx_id, str) or not isinstance(card_id, str) or not card_id:
+            raise _Reject("validation_error", "transactionId and cardId are required")
+        tx = self._transactions.get(tx_id)
         if tx is None or tx.status == "cancelled":
-            raise _Reject("transaction_not_available_for_payment", MESSAGES["transaction_not_available_for_payment"])
+            raise _Reject("transaction_not_available_for_payment")
         if tx.status == "paid":
-            raise _Reject("transaction_already_payed", MESSAGES["transaction_already_payed"])
-        card = self._cards.get(body.get("cardId", ""))
-        if card is None or (tx.card_id and card.card_id != tx.card_id):
-            raise _Reject("card_not_found", MESSAGES["card_not_found"])
-        if tx.card_id:
+            raise _Reject("transaction_already_payed")
+        card = self._cards.get(card_id)
+        if card is None or (tx.card_id is not None and card_id != tx.card_id):
+            raise _Reject("card_not_found")
+        if tx.card_id is not None:  # created with the card: the SMS code sent then must come back
+            if otp is not None and not isinstance(otp, str):
+                raise _Reject("validation_error", "otp: a string is expected")
             if self._clock() - tx.created_at > self.otp_ttl:
-                raise _Reject("otp_expired", MESSAGES["otp_expired"])
-            if body.get("otp") != data.OTP:
+                raise _Reject("otp_expired")
+            if otp != data.OTP:
                 tx.otp_failures += 1
-                if tx.otp_failures >= 3:
+                if tx.otp_failures >= MAX_OTP_FAILURES:
                     tx.status, tx.cancel_time = "cancelled", self._now_text()
-                    raise _Reject("too_many_attempts", MESSAGES["too_many_attempts"])
-                raise _Reject("invalid_otp", MESSAGES["invalid_otp"])
+                    raise _Reject("too_many_attempts")
+                raise _Reject("invalid_otp")
         if card.balance < tx.amount * 100:
-            raise _Reject("insufficient_funds", MESSAGES["insufficient_funds"])
-        card.balance -= tx.amount * 100
-        tx.status, tx.payed_at = "paid", self._now_text()
-        tx.payment_ref = f"{random.randrange(10**11, 10**12)}"
+            raise _Reject("insufficient_funds")
+        self._charge(tx, card)
         return {"result": {"transactionId": tx.id, "cardId": card.card_id, "payedAt": tx.payed_at,
                            "paymentRef": tx.payment_ref, "eposMerchant": "90510020873", "eposTerminal": "92902804"}}
+
+    def _charge(self, tx: _Transaction, card: _Card | None) -> None:
+        if card is not None:
+            card.balance -= min(card.balance, tx.amount * 100)
+        tx.status, tx.payed_at, tx.paid_with = "paid", self._now_text(), card
+        tx.payment_ref = str(secrets.randbelow(9 * 10**11) + 10**11)
+
+    def _settle(self, tx: _Transaction, final: str) -> None:
+        if final == "paid" and tx.status != "paid":
+            self._charge(tx, self._cards.get(tx.card_id or ""))
+        elif final == "cancelled" and tx.status != "cancelled":
+            if tx.status == "paid" and tx.paid_with is not None:
+                tx.paid_with.balance += tx.amount * 100  # reversed: the money goes back
+            tx.status, tx.payed_at, tx.cancel_time = "cancelled", None, self._now_text()
 
     async def _status(self, request: web.Request) -> dict:
         self._authorized(request)
         tx = self._transactions.get(request.query.get("transactionId", ""))
         if tx is None:
-            raise _Reject("transaction_not_found", MESSAGES["transaction_not_found"])
-        tx.status_calls += 1
+            raise _Reject("transaction_not_found")
         shown = tx.status
-        if tx.settle_after:
-            after, final = tx.settle_after
+        if tx.settle is not None:
+            tx.status_calls += 1
+            after, final = tx.settle
             if tx.status_calls >= after:
-                shown = final
-                tx.status = final
-                tx.payed_at = tx.payed_at or (self._now_text() if final == "paid" else None)
-            else:
-                shown = "created"
-        return {"result": {"transactionId": tx.id, "status": shown, "payedAt": tx.payed_at if shown == "paid" else None,
-                           "serviceId": tx.service_id, "cancelTime": tx.cancel_time, "amount": tx.amount}}
+                self._settle(tx, final)
+                tx.settle, shown = None, tx.status
+            elif tx.status == "paid":
+                shown = "created"  # paid, but the gateway does not know it yet
+        return {"result": {"transactionId": tx.id, "status": shown,
+                           "payedAt": tx.payed_at if shown == "paid" else None, "serviceId": tx.service_id,
+                           "cancelTime": tx.cancel_time if shown == "cancelled" else None, "amount": tx.amount}}
 
     async def _all(self, request: web.Request) -> dict:
         self._authorized(request)
         q = request.query
-        rows = [{"id": tx.id, "userId": tx.user_id, "cardNumber": _mask_pan(self._cards[tx.card_id].number)
-                 if tx.card_id in self._cards else None, "owner": "TEST USER", "amount": tx.amount,
-                 "date": tx.payed_at, "serviceId": tx.service_id}
-                for tx in self._transactions.values() if tx.status == "paid"] + list(self._outside)
-        begin, end = _day(q.get("beginDate")), _day(q.get("endDate"), end=True)
+        begin, end = _date_filter(q.get("beginDate"), "beginDate"), _date_filter(q.get("endDate"), "endDate", end=True)
+        rows = [{"id": tx.id, "userId": tx.user_id,
+                 "cardNumber": _mask_pan(tx.paid_with.number) if tx.paid_with else None,
+                 "owner": data.CARD_OWNER if tx.paid_with else None, "amount": tx.amount, "date": tx.payed_at,
+                 "serviceId": tx.service_id}
+                for tx in self._transactions.values() if tx.status == "paid"] + [dict(row) for row in self._outside]
         rows = [row for row in rows
                 if (not q.get("userId") or row["userId"] == q["userId"])
                 and (not q.get("serviceId") or row["serviceId"] == q["serviceId"])
-                and (not begin or row["date"] >= begin) and (not end or row["date"] <= end)]
+                and (begin is None or row["date"] >= begin) and (end is None or row["date"] <= end)]
         rows.sort(key=lambda row: row["date"], reverse=True)
         return {"result": {"totalTransaction": len(rows), "transactions": rows, "error": None}}
 
@@ -452,80 +482,220 @@ class PaylovSandbox:
 
     async def _card_create(self, request: web.Request) -> dict:
         self._authorized(request)
-        body = request[BODY] or {}
-        number, expire = str(body.get("cardNumber", "")), str(body.get("expireDate", ""))
-        user_id = str(body.get("userId", ""))
-        if not user_id:
-            raise _Reject("validation_error", MESSAGES["validation_error"])
-        outcome, balance = data.TEST_CARDS.get(number, (None, 100_000_000))
-        if outcome is None:
-            if not (number.isdigit() and len(number) == 16 and _luhn(number)):
-                raise _Reject("pan_not_valid", MESSAGES["pan_not_valid"])
-            if not number.startswith(("8600", "9860")):
-                raise _Reject("card_is_not_supported", MESSAGES["card_is_not_supported"])
-        elif expire != data.TEST_EXPIRY:
-            raise _Reject("invalid_card", MESSAGES["invalid_card"])
-        elif outcome == "slow":
-            await asyncio.sleep(self.slow_delay)
-            raise _Reject("processing_error", MESSAGES["processing_error"])
-        elif outcome != "ok":
-            raise _Reject(outcome, MESSAGES[outcome])
-        phone = body.get("phoneNumber") or "+998900000000"
-        card = _Card(user_id, str(uuid.uuid4()), number, expire, phone, balance)
-        cid = secrets.token_hex(8)
-        self._pending[cid] = (card, self._clock())
-        return {"result": {"cid": cid, "otpSentPhone": _mask_phone(phone)}}
+        body = _object(request[BODY])
+        user_id = _optional_id(body.get("userId"), "userId")
+        number, expire, phone = body.get("cardNumber"), body.get("expireDate"), body.get("phoneNumber")
+        if user_id is None or not isinstance(number, str) or not isinstance(expire, str):
+            raise _Reject("validation_error", "userId, cardNumber and expireDate are required")
+        if phone is not None and not (isinstance(phone, str) and re.fullmatch(r"\+?\d{9,15}", phone)):
+            raise _Reject("validation_error", "phoneNumber: +998XXXXXXXXX is expected")
+        scenario = data.TEST_CARDS.get(number)
+        if scenario is not None:
+            outcome, balance = scenario
+            if expire != data.TEST_EXPIRY:
+                raise _Reject("invalid_card")
+            if outcome == "slow":  # the seed's card that makes the processing centre hang, then fail
+                try:
+                    await asyncio.wait_for(self._released.wait(), self.slow_delay)
+                except TimeoutError:
+                    pass
+                raise _Reject("processing_error")
+            if outcome != "ok":
+                raise _Reject(outcome)
+        else:
+            if not (len(number) == 16 and number.isdigit() and _luhn(number)):
+                raise _Reject("pan_not_valid")
+            if not number.startswith(data.SUPPORTED_PREFIXES):
+                raise _Reject("card_is_not_supported")
+            self._check_expiry(expire)
+            balance = data.DEFAULT_BALANCE
+        card = _Card(user_id, str(uuid.uuid4()), number, expire, phone or DEFAULT_PHONE, balance)
+        for cid, pending in list(self._pending.items()):  # a new code replaces the one sent before
+            if (pending.card.user_id, pending.card.number) == (user_id, number):
+                del self._pending[cid]
+                self._superseded.add(cid)
+        cid = str(uuid.uuid4())
+        self._pending[cid] = _Pending(card, self._clock())
+        return {"result": {"cid": cid, "otpSentPhone": _mask_phone(card.phone)}}
+
+    def _check_expiry(self, expire: str) -> None:
+        if not re.fullmatch(r"\d{2}(0[1-9]|1[0-2])", expire):
+            raise _Reject("invalid_card")
+        now = self._now()
+        if (2000 + int(expire[:2]), int(expire[2:])) < (now.year, now.month):
+            raise _Reject("card_expired")
 
     async def _card_confirm(self, request: web.Request) -> dict:
         self._authorized(request)
-        body = request[BODY] or {}
-        cid = str(body.get("cardId", ""))
-        if cid in {card.card_id for card in self._cards.values()} or cid in self._confirmed:
-            raise _Reject("card_is_already_activated", MESSAGES["card_is_already_activated"])
+        body = _object(request[BODY])
+        cid, otp, name = body.get("cardId"), body.get("otp"), body.get("cardName") or ""
+        if not isinstance(cid, str) or not isinstance(otp, str) or not isinstance(name, str):
+            raise _Reject("validation_error", "cardId and otp are required strings")
+        if cid in self._activated:
+            raise _Reject("card_is_already_activated")
+        if cid in self._superseded:
+            raise _Reject("otp_expired")
         pending = self._pending.get(cid)
         if pending is None:
-            raise _Reject("card_not_found", MESSAGES["card_not_found"])
-        card, sent_at = pending
-        if self._clock() - sent_at > self.otp_ttl:
-            raise _Reject("otp_expired", MESSAGES["otp_expired"])
-        if body.get("otp") != data.OTP:
-            raise _Reject("invalid_otp", MESSAGES["invalid_otp"])
+            raise _Reject("card_not_found")
+        if self._clock() - pending.sent_at > self.otp_ttl:
+            raise _Reject("otp_expired")
+        if otp != data.OTP:
+            pending.failures += 1
+            if pending.failures >= MAX_OTP_FAILURES:
+                del self._pending[cid]
+                self._superseded.add(cid)
+                raise _Reject("too_many_attempts")
+            raise _Reject("invalid_otp")
         del self._pending[cid]
-        self._confirmed.add(cid)
-        card.active, card.name = True, str(body.get("cardName") or "")
+        card = pending.card
+        card.name = name
+        self._activated[cid] = card.card_id
         self._cards[card.card_id] = card
-        return {"result": {"card": self._card_json(card)}}
-
-    def _card_json(self, card: _Card, *, nested_status: bool = False) -> dict:
-        status = {"sms_info": True, "is_active": card.active, "status_message": "Карта активна"}
-        return {"userId": card.user_id, "cardId": card.card_id, "owner": "TEST USER", "cardName": card.name,
-                "number": _mask_pan(card.number), "balance": card.balance, "expireDate": card.expire,
-                "bankId": "0" + card.number[4:6], "vendor": "UZCARD" if card.number.startswith("8600") else "HUMO",
-                "processing": "uzcard" if card.number.startswith("8600") else "humo",
-                "status": {"result": status} if nested_status else status}
+        return {"result": {"card": _card_json(card)}}
 
     async def _card_list(self, request: web.Request) -> dict:
         self._authorized(request)
-        user_id = request.query.get("userId", "")
-        return {"result": {"cards": [self._card_json(c) for c in self._cards.values() if c.user_id == user_id]}}
+        user_id = request.query.get("userId")
+        if not user_id:
+            raise _Reject("validation_error", "userId is required")
+        return {"result": {"cards": [_card_json(c) for c in self._cards.values() if c.user_id == user_id]}}
 
     async def _card_get(self, request: web.Request) -> dict:
         self._authorized(request)
         card = self._cards.get(request.match_info["card_id"])
         if card is None:
-            raise _Reject("card_not_found", MESSAGES["card_not_found"])
-        return {"result": {"card": self._card_json(card, nested_status=True)}}
+            raise _Reject("card_not_found")
+        return {"result": {"card": _card_json(card, nested_status=True)}}
 
     async def _card_delete(self, request: web.Request) -> dict:
         self._authorized(request)
-        card = self._cards.pop(request.query.get("userCardId", ""), None)
-        if card is None:
-            raise _Reject("card_not_found", MESSAGES["card_not_found"])
+        if self._cards.pop(request.query.get("userCardId", ""), None) is None:
+            raise _Reject("card_not_found")
         return {"result": True}
 
 
+# ---- pure helpers ----------------------------------------------------------------------------------------------------
+
+
+def _matches(path: str, suffix: str) -> bool:
+    """Whole path segments only: "pay/" matches "/servicePayment/pay/", never ".../prepay/"."""
+    wanted = "/" + suffix.strip("/")
+    path = "/" + path.strip("/")
+    if path.endswith(wanted):
+        return True
+    parent = path.rsplit("/", 1)[0]
+    return any((parent + "/") == prefix for prefix in _DYNAMIC_PREFIXES) and parent.endswith(wanted)
+
+
+async def _read_json(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return None
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def _error(reject: _Reject, *, wrapped: bool = True) -> dict:
+    error = {"code": reject.code, "message": reject.message}
+    return {"result": None, "error": error} if wrapped else {"error": error}
+
+
+def _object(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise _Reject("validation_error", "a JSON object body is expected")
+    return body
+
+
+def _optional_id(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _Reject("validation_error", f"{name}: a string is expected")
+    return str(value)
+
+
+def _service(service_id: Any) -> dict:
+    service = next((s for s in data.SERVICES if s["service_id"] == service_id), None)
+    if service is None:
+        raise _Reject("service_not_available")
+    return service
+
+
+def _account(service: dict, account: Any) -> dict[str, str]:
+    """The account checked against the service's fields, as the provider would; extra keys are dropped."""
+    if not isinstance(account, dict):
+        raise _Reject("validation_error", "account: an object is expected")
+    checked: dict[str, str] = {}
+    for f in data.FIELDS[service["service_id"]]:
+        value = account.get(f["name"])
+        if value is None or value == "":
+            if f["required"]:
+                raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
+            continue
+        if not isinstance(value, str) or not _field_accepts(f, value, checked):
+            raise _Reject("field_not_valid", f"{MESSAGES['field_not_valid']}: {f['name']}")
+        checked[f["name"]] = value
+    return checked
+
+
+def _field_accepts(f: dict, value: str, earlier: dict[str, str]) -> bool:
+    if f["type"] == "select":
+        parent = f.get("dependency_of")
+        return any(v["value"] == value and (parent is None or v["filter"] == earlier.get(parent))
+                   for v in f["values"])
+    if f["content"] == "number" and not value.isdigit():
+        return False
+    if f["length"] and len(value) != f["length"]:
+        return False
+    return not f["validation"] or re.fullmatch(f["validation"], value) is not None
+
+
+def _holder(service: dict, account: dict[str, str]) -> tuple[str, str, str] | None:
+    """The test account's holder for services that can look one up; an unknown account is refused."""
+    if not service["has_info_method"]:
+        return None
+    key = tuple((f["name"], account.get(f["name"], "")) for f in data.FIELDS[service["service_id"]])
+    found = data.ACCOUNTS.get((service["service_id"], key))
+    if found is None:
+        raise _Reject("account_not_found")
+    return found
+
+
+def _echo(service: dict, account: dict[str, str]) -> list[dict]:
+    """The account fields as info/create echo them: a select shows its option's title."""
+    items = []
+    for f in data.FIELDS[service["service_id"]]:
+        if f["name"] not in account:
+            continue
+        value = account[f["name"]]
+        if f["type"] == "select":
+            value = next(v["title"] for v in f["values"] if v["value"] == value)
+        items.append({"name": f["name"], "value": value, "title": f["title"]})
+    return items
+
+
+def _card_json(card: _Card, *, nested_status: bool = False) -> dict:
+    status = {"sms_info": True, "is_active": True, "status_message": "Карта активна"}
+    uzcard = card.number.startswith("8600")
+    return {"userId": card.user_id, "cardId": card.card_id, "owner": data.CARD_OWNER, "cardName": card.name,
+            "number": _mask_pan(card.number), "balance": card.balance, "expireDate": card.expire,
+            "bankId": card.number[4:6], "vendor": "UZCARD" if uzcard else "HUMO",
+            "processing": "uzcard" if uzcard else "humo",
+            "status": {"result": status} if nested_status else status}
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
 def _mask_phone(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = _digits(phone)
     return "*" * (len(digits) - 4) + digits[-4:]
 
 
@@ -541,7 +711,23 @@ def _luhn(number: str) -> bool:
     return total % 10 == 0
 
 
-def _day(text: str | None, *, end: bool = False) -> str | None:
+def _provider_time(moment: datetime) -> str:
+    """Naive datetimes are taken as Tashkent wall time; aware ones are converted to it."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(TASHKENT)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _date_filter(text: str | None, name: str, *, end: bool = False) -> str | None:
+    """`YYYY-MM-DD` (the whole day) or `YYYY-MM-DD HH:MM:SS`, as text comparable with the rows' dates."""
     if not text:
         return None
-    return text if len(text) > 10 else text + (" 23:59:59" if end else " 00:00:00")
+    for pattern, whole_day in (("%Y-%m-%d %H:%M:%S", False), ("%Y-%m-%d", True)):
+        try:
+            moment = datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        if whole_day and end:
+            moment = moment.replace(hour=23, minute=59, second=59)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    raise _Reject("validation_error", f"{name}: YYYY-MM-DD or YYYY-MM-DD HH:MM:SS is expected")

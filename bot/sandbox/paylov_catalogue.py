@@ -99,10 +99,13 @@ ACCOUNTS = {
     (HOT_WATER, (("account", "10000001"),)): ("TOSHMATOV ALI", "Ташкент, Чиланзар 9-5-12", "-48200.00 UZS"),
     (HOT_WATER, (("account", "10000002"),)): ("SAIDOVA MALIKA", "Ташкент, Юнусабад 4-7", "12000.00 UZS"),
     (COLD_WATER, (("account", "20000001"),)): ("RAHIMOV BOBUR", "Samarqand, Registon 1", "-7350.40 UZS"),
+    (COLD_WATER, (("account", "20000002"),)): ("ERGASHEVA ZARINA", "Samarqand, Bog'ishamol 8", "3500.00 UZS"),
     (WASTE, (("account", "30000001"),)): ("YUSUPOV SHERZOD", "Ташкент, Сергели 5", "-9000.00 UZS"),
+    (WASTE, (("account", "30000002"),)): ("ABDULLAEV RUSTAM", "Ташкент, Учтепа 11-40", "6000.00 UZS"),
     (GAS, (("customer_code", "4000000001"),)): ("NAZAROVA DILNOZA", "Toshkent, Olmazor 14", "-63000.00 UZS"),
     (GAS, (("customer_code", "4000000002"),)): ("QODIROV JASUR", "Toshkent, Mirobod 2", "5000.00 UZS"),
     (INTERNET, (("login", "aziz_home"),)): ("AZIZOV AZIZ", "Ташкент, Шайхантахур 7", "-120000.00 UZS"),
+    (INTERNET, (("login", "malika.office"),)): ("SAIDOVA MALIKA", "Ташкент, Мирабад 3", "45000.00 UZS"),
 }
 
 # Seed 001's test cards (expiry 03/99, code 666666): outcome and balance in tiyin.
@@ -117,3 +120,7 @@ TEST_CARDS = {
 }
 TEST_EXPIRY = "9903"
 OTP = "666666"
+CARD_OWNER = "TEST USER"
+# Any other Luhn-valid UzCard/HUMO number binds with this balance (tiyin); other prefixes are refused.
+SUPPORTED_PREFIXES = ("8600", "9860")
+DEFAULT_BALANCE = 100_000_000

@@ -52,17 +52,21 @@ async def choose_first_card_and_confirm(user: FakeUser) -> None:
     await user.wait_message("I sent a code by SMS")
 
 
-async def pay_text_service(user: FakeUser, *, account: str = "10000001", amount: str = "15000") -> None:
-    """Hot water, a one-field service with an info method: search, account, amount, card, code, receipt."""
+async def pay_service(user: FakeUser, *, query: str, service: str, account: str, amount: str) -> None:
+    """A one-field service with an info method: search, account, amount, card, code, receipt."""
     await user.tap("💡 Pay bills")
     await user.wait_message("Choose a category")
-    await user.send("горячая")
+    await user.send(query)
     await user.wait_message("Found for")
-    await user.press("Горячая вода и отопление")
-    await user.wait_message("Type Account number")
+    await user.press(service)
+    await user.wait_message("Type ")
     await user.send(account)
     await user.wait_message("Type the amount")
     await user.send(amount)
     await choose_first_card_and_confirm(user)
     await user.send("666666")
-    await user.wait_message("Paid")
+    await user.wait_message("✅ Paid")
+
+
+async def pay_text_service(user: FakeUser, *, account: str = "10000001", amount: str = "15000") -> None:
+    await pay_service(user, query="горячая", service="Горячая вода и отопление", account=account, amount=amount)

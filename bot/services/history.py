@@ -1,0 +1,136 @@
+"""History: our ledger merged with Paylov's transaction/all, one entry per transaction.
+
+Matched on the transaction id; where both know a payment, the provider's record wins for amount, date and card.
+Payments made outside the bot (same userId at the provider) appear too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.domain.payments import PaymentState
+from bot.providers.errors import ProviderError
+from bot.providers.paylov import PaylovClient
+from bot.services.catalogue import CatalogueService
+from bot.storage.models import Payment
+
+TASHKENT = timezone(timedelta(hours=5))  # Uzbekistan keeps no daylight saving time
+PROVIDER_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Entry:
+    payment_id: int | None  # ours; None for a payment made outside the bot
+    transaction_id: str | None
+    service_id: str
+    service_name: str
+    amount: int
+    at: datetime  # Tashkent time
+    state: str  # paid | failed | unknown | pending
+    card: str | None
+
+    @property
+    def month(self) -> tuple[int, int]:
+        return self.at.year, self.at.month
+
+
+@dataclass(frozen=True)
+class History:
+    entries: list[Entry]
+    provider_reachable: bool
+
+    def totals(self) -> tuple[dict[str, int], int]:
+        """What was paid, per service name and overall (paid entries only)."""
+        per_service: dict[str, int] = defaultdict(int)
+        for entry in self.entries:
+            if entry.state == "paid":
+                per_service[entry.service_name] += entry.amount
+        return dict(per_service), sum(per_service.values())
+
+    def months(self) -> list[tuple[int, int]]:
+        return sorted({entry.month for entry in self.entries}, reverse=True)
+
+    def services(self) -> list[tuple[str, str]]:
+        names = {entry.service_id: entry.service_name for entry in self.entries}
+        return sorted(names.items(), key=lambda item: item[1])
+
+    def only(self, *, month: tuple[int, int] | None = None, service_id: str | None = None) -> History:
+        return History(
+            [e for e in self.entries
+             if (month is None or e.month == month) and (service_id is None or e.service_id == service_id)],
+            self.provider_reachable,
+        )
+
+
+class HistoryService:
+    def __init__(self, sessionmaker: async_sessionmaker, paylov: PaylovClient, catalogue: CatalogueService) -> None:
+        self._sessions = sessionmaker
+        self._paylov = paylov
+        self._catalogue = catalogue
+
+    async def of(self, user_id: int) -> History:
+        async with self._sessions() as session:
+            ours = list(await session.scalars(
+                select(Payment).where(Payment.user_id == user_id, Payment.state != PaymentState.draft.value)))
+        try:
+            theirs = await self._paylov.transactions(user_id=str(user_id))
+            reachable = True
+        except ProviderError:
+            theirs, reachable = [], False
+        by_id = {tx.id: tx for tx in theirs}
+        entries = []
+        for payment in ours:
+            tx = by_id.pop(payment.transaction_id, None) if payment.transaction_id else None
+            entries.append(Entry(
+                payment_id=payment.id,
+                transaction_id=payment.transaction_id,
+                service_id=payment.service_id,
+                service_name=payment.service_name,
+                amount=tx.amount if tx else payment.amount,
+                at=_provider_time(tx.date) if tx else _ours_time(payment),
+                state="paid" if tx else _state(payment.state),
+                card=(tx.card_number if tx and tx.card_number else payment.card_masked),
+            ))
+        for tx in by_id.values():  # paid outside the bot
+            service = await self._catalogue.service(tx.service_id) if tx.service_id else None
+            entries.append(Entry(None, tx.id, tx.service_id or "", service.name if service else (tx.service_id or "—"),
+                                 tx.amount, _provider_time(tx.date), "paid", tx.card_number))
+        entries.sort(key=lambda e: e.at, reverse=True)
+        return History(entries, reachable)
+
+
+def _state(state: str) -> str:
+    return {"paid": "paid", "failed": "failed", "unknown": "unknown", "paying": "unknown"}.get(state, "pending")
+
+
+def _provider_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, PROVIDER_TIME).replace(tzinfo=TASHKENT)
+    except (TypeError, ValueError):
+        return datetime.now(TASHKENT)
+
+
+def _ours_time(payment: Payment) -> datetime:
+    if payment.paid_at:
+        return _provider_time(payment.paid_at)
+    created = payment.created_at if payment.created_at.tzinfo else payment.created_at.replace(tzinfo=UTC)
+    return created.astimezone(TASHKENT)
+
+
+def month_before(month: tuple[int, int]) -> tuple[int, int]:
+    year, number = month
+    return (year - 1, 12) if number == 1 else (year, number - 1)
+
+
+def this_month() -> tuple[int, int]:
+    today = datetime.now(TASHKENT).date()
+    return today.year, today.month
+
+
+def month_start(month: tuple[int, int]) -> date:
+    return date(month[0], month[1], 1)
