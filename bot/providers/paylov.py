@@ -304,8 +304,7 @@ def _result(response: httpx.Response, method: str, path: str) -> Any:
             raise ProviderRejected(str(error["code"]), str(error.get("message") or ""))
         raise ProviderRejected(f"http_{response.status_code}", "")
     if not isinstance(payload, dict) or "result" not in payload:
-        # Answered, but not in a shape we can read: for pay that may well mean it happened.
-        raise ProviderOutcomeUnknown(f"paylov {method} {path}: answer without a result")
+        raise _bad_answer(f"{method} {path}", "no result")  # for pay it may well have happened
     return payload["result"]
 
 

@@ -248,7 +248,8 @@ class PaylovSandbox:
     def transaction(self, transaction_id: str) -> dict:
         """The true state, which settle_after may be hiding from transaction/status."""
         tx = self._transactions[transaction_id]
-        return {"status": tx.status, "amount": tx.amount, "account": dict(tx.account), "cardId": tx.card_id}
+        return {"status": tx.status, "amount": tx.amount, "account": dict(tx.account), "cardId": tx.card_id,
+                "service": tx.service_id}
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
@@ -260,6 +261,8 @@ class PaylovSandbox:
             return await self._fail(request, body, fault)
         try:
             status, payload = 200, await handler(request)
+            if request.path != TOKEN_PATH:
+                payload["error"] = None  # providers.md: success is {"result": ..., "error": null}
         except _Reject as reject:
             status, payload = reject.status, _error(reject, wrapped=request.path != TOKEN_PATH)
         except web.HTTPException as exc:  # unknown path or method: still answered and recorded as JSON
@@ -286,11 +289,11 @@ class PaylovSandbox:
             await self._record(request, body, 500, None)
             return web.Response(status=500, text="<h1>Server Error (500)</h1>", content_type="text/html")
         await self._record(request, body, 0, None)
-        if fault.mode == "drop":
+        if fault.mode == "timeout":
+            await self._released.wait()  # the client gives up first; released at stop()
+        if request.transport is not None:  # None when the client has already hung up
             request.transport.close()
-            # aiohttp finds the transport closed when it writes this and drops it quietly.
-            return web.Response(status=500)
-        await self._released.wait()  # "timeout": the client gives up first; released at stop()
+        # aiohttp finds the connection closed when it writes this, and drops it quietly.
         return web.Response(status=504)
 
     def _authorized(self, request: web.Request) -> None:

@@ -85,12 +85,20 @@ async def test_bad_credentials(setup):
 
 
 @pytest.mark.parametrize("mode", ["timeout", "drop", "500"])
-async def test_no_answer_is_outcome_unknown(setup, mode):
+async def test_no_answer_to_a_call_with_effect_is_outcome_unknown(setup, mode):
+    sandbox, client, _ = setup
+    sandbox.fail_next("userCard/createUserCard/", mode)
+    with pytest.raises(ProviderOutcomeUnknown):
+        await client.create_user_card("7", "8600069195406311", "9903", None)
+    assert len(sandbox.calls("userCard/createUserCard/")) == 1  # never sent twice
+
+
+async def test_a_dropped_read_is_asked_once_more(setup):
     sandbox, client, _ = setup
     await client.list_services()
-    sandbox.fail_next("servicePayment/list/", mode)
-    with pytest.raises(ProviderOutcomeUnknown):
-        await client.list_services()
+    sandbox.fail_next("servicePayment/list/", "drop")
+    assert await client.list_services()
+    assert len(sandbox.calls("servicePayment/list/")) == 3
 
 
 async def test_closed_port_is_unavailable():
