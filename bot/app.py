@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -26,12 +27,15 @@ from bot.middlewares.callback_answer import QuietCallbackAnswer
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.user import ProfileMiddleware
+from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService
-from bot.services.history import HistoryService
+from bot.services.history import TASHKENT, HistoryService
+from bot.services.homes import HomesService
 from bot.services.payments import CheckSchedule, PaymentsService
+from bot.reminders import start_reminders, stop_reminders
 from bot.settlement import start_worker, stop_worker
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
@@ -63,6 +67,7 @@ class Services:
     accounts: AccountsService
     payments: PaymentsService
     history: HistoryService
+    homes: HomesService
     sandboxes: dict[str, object] = field(default_factory=dict)
 
     def workflow_data(self) -> dict[str, object]:
@@ -75,11 +80,12 @@ class Services:
             "accounts": self.accounts,
             "payments": self.payments,
             "history": self.history,
+            "homes": self.homes,
         }
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, today: Callable[[], date] | None = None) -> AsyncIterator[Services]:
     """Start what the bot needs (sandbox providers too, with PROVIDERS=sandbox) and close it all on exit."""
     async with AsyncExitStack() as stack:
         sandboxes: dict[str, object] = {}
@@ -89,9 +95,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(engine.dispose)
         await upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.PROVIDER_READ_TIMEOUT, connect=settings.PROVIDER_CONNECT_TIMEOUT)
-        )
+        http = make_http_client(read=settings.PROVIDER_READ_TIMEOUT, connect=settings.PROVIDER_CONNECT_TIMEOUT)
         stack.push_async_callback(http.aclose)
         paylov = PaylovClient(
             http,
@@ -122,6 +126,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 paying_stale_after=settings.PAYING_STALE_AFTER,
             )),
             history=HistoryService(sessionmaker, paylov, catalogue),
+            homes=HomesService(sessionmaker, today=today or _tashkent_today),
             sandboxes=sandboxes,
         )
 
@@ -144,6 +149,10 @@ async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], sta
             "PAYLOV_CONSUMER_SECRET": SecretStr(PaylovSandbox.CONSUMER_SECRET),
         }
     )
+
+
+def _tashkent_today() -> date:
+    return datetime.now(TASHKENT).date()
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -181,6 +190,8 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     dp.startup.register(_set_commands)
     dp.startup.register(start_worker)
     dp.shutdown.register(stop_worker)
+    dp.startup.register(start_reminders)
+    dp.shutdown.register(stop_reminders)
     return dp
 
 

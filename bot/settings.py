@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     PAYING_STALE_AFTER: float = Field(default=60, gt=0, description="a payment `paying` this long has lost its handler")
     STATUS_WORKER_TICK: float = Field(default=5, gt=0, description="longest sleep of the settlement worker")
 
+    REMINDER_TICK: float = Field(default=300, gt=0, description="seconds between looks for due monthly reminders")
+
     @model_validator(mode="after")
     def _live_needs_credentials(self) -> Settings:
         if self.PROVIDERS == "live":

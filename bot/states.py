@@ -22,3 +22,8 @@ class Pay(StatesGroup):
     card = State()
     confirm = State()
     code = State()
+
+
+class Homes(StatesGroup):
+    name = State()
+    rename = State()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import cards, commands, errors, fallback, history, menu, pay, start
+from handlers import cards, commands, errors, fallback, history, homes, menu, pay, start
 
 
 def build_routers() -> list[Router]:
@@ -16,6 +16,7 @@ def build_routers() -> list[Router]:
         menu.create_router(),
         cards.create_router(),
         history.create_router(),
+        homes.create_router(),
         pay.create_router(),  # its search takes any other text typed in the menu, so it comes after the features
         fallback.create_router(),
     ]

@@ -12,11 +12,6 @@ from bot.keyboards import menu as kb
 from handlers.start import ask_language
 
 
-async def coming_soon(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await message.answer(_("This is coming soon."), reply_markup=kb.main_menu())
-
-
 async def help_(message: Message, state: FSMContext) -> None:
     await state.clear()
     await message.answer(_("help.text"), reply_markup=kb.main_menu())
@@ -29,7 +24,6 @@ async def language(message: Message, state: FSMContext) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(Registered())
-    router.message.register(coming_soon, F.text.in_([kb.HOMES]))
     router.message.register(language, F.text == kb.LANGUAGE)
     router.message.register(help_, F.text == kb.HELP)
     return router

@@ -22,6 +22,7 @@ from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
 from bot.filters import Registered
+from bot.keyboards import homes as homes_kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
@@ -211,7 +212,7 @@ async def choose_option(
         alert(callback_answer, _("This button is no longer active."))
         return
     try:
-        answers = forms.choose(field, flow.get("answers", {}), callback_data.value)
+        answers = forms.choose(field, flow.get("answers", {}), callback_data.value, form.fields)
     except forms.FieldError:
         alert(callback_answer, _("This button is no longer active."))
         return
@@ -265,7 +266,7 @@ async def _after_answer(message: Message, state: FSMContext, catalogue: Catalogu
         await _render_field(message, state, catalogue, edit=edit)
         return
     if not form.service.has_info:
-        await _ask_amount(message, state, form, None, edit=edit)
+        await ask_amount(message, state, form, None, edit=edit)
         return
     try:
         async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
@@ -281,7 +282,7 @@ async def _after_answer(message: Message, state: FSMContext, catalogue: Catalogu
     except ProviderError as error:
         await _render_field_error(message, state, catalogue, provider_text(error))
         return
-    await _ask_amount(message, state, form, info, edit=False)
+    await ask_amount(message, state, form, info, edit=False)
 
 
 async def _render_field_error(message, state, catalogue, text: str) -> None:
@@ -311,7 +312,7 @@ def _field_error(field: forms.Field, error: forms.FieldError) -> str:
 # ---- account info and amount -------------------------------------------------------------------------------
 
 
-def _info_text(form: ServiceForm, info: AccountInfo | None) -> list[str]:
+def info_text(form: ServiceForm, info: AccountInfo | None) -> list[str]:
     if info is None:
         return []
     lines = []
@@ -323,12 +324,12 @@ def _info_text(form: ServiceForm, info: AccountInfo | None) -> list[str]:
     return lines
 
 
-async def _ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,
+async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,
                       *, edit: bool) -> None:
     data = await state.get_data()
     await state.set_state(Pay.amount)
-    await state.update_data(debt=info.debt if info else None, info=_info_text(form, info))
-    lines = [f"<b>{shown(form.service.name)}</b>"] + _info_text(form, info)
+    await state.update_data(debt=info.debt if info else None, info=info_text(form, info))
+    lines = [f"<b>{shown(form.service.name)}</b>"] + info_text(form, info)
     lines.append(_("Type the amount in sums, from {min} to {max}.").format(
         min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
     markup = kb.amount(data["flow"], info.debt if info else None)
@@ -352,7 +353,7 @@ async def typed_amount(message: Message, state: FSMContext, catalogue: Catalogue
         await message.answer(_amount_error(error, form.service))
         return
     await state.update_data(amount=amount)
-    await _ask_card(message, state, cards, profile)
+    await ask_card(message, state, cards, profile)
 
 
 async def pay_debt(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
@@ -366,7 +367,7 @@ async def pay_debt(callback: CallbackQuery, state: FSMContext, flow: dict, catal
                               _("This button is no longer active."))
         return
     await state.update_data(amount=debt)
-    await _ask_card(callback.message, state, cards, profile)
+    await ask_card(callback.message, state, cards, profile)
 
 
 def _amount_error(error: AmountError, service: Service) -> str:
@@ -386,7 +387,7 @@ async def amount_hint(message: Message) -> None:
 # ---- card, confirm, code -----------------------------------------------------------------------------------
 
 
-async def _ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+async def ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
     data = await state.get_data()
     await state.set_state(Pay.card)
     items = await cards.list(profile.id)
@@ -400,7 +401,7 @@ async def resume_after_card(message: Message, state: FSMContext, cards: CardsSer
     """Back from adding a card to the payment, with every answer still there."""
     await state.set_state(Pay.card)
     await state.set_data(saved)
-    await _ask_card(message, state, cards, profile)
+    await ask_card(message, state, cards, profile)
 
 
 async def add_card(
@@ -457,7 +458,7 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
         pass
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
         result = await payments.send_code(profile.id, payment.id, profile.phone)
-    await _report(callback.message, state, result)
+    await report(callback.message, state, result)
 
 
 async def typed_code(message: Message, state: FSMContext, payments: PaymentsService, profile: Profile,
@@ -473,7 +474,7 @@ async def typed_code(message: Message, state: FSMContext, payments: PaymentsServ
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
         result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)
     await _delete(waiting, bot)
-    await _report(message, state, result)
+    await report(message, state, result)
 
 
 async def code_hint(message: Message, state: FSMContext) -> None:
@@ -481,7 +482,7 @@ async def code_hint(message: Message, state: FSMContext) -> None:
     await message.answer(_("Please type the 6-digit code from the SMS."), reply_markup=kb.code(data["flow"]))
 
 
-async def _report(message: Message, state: FSMContext, result: PayResult) -> None:
+async def report(message: Message, state: FSMContext, result: PayResult) -> None:
     """Tell the user what became of the payment, and leave the conversation where the next step is."""
     payment = result.payment
     data = await state.get_data()
@@ -501,7 +502,7 @@ async def _report(message: Message, state: FSMContext, result: PayResult) -> Non
                                "Type the code again to retry."), reply_markup=kb.code(flow))
     elif result.outcome == "paid":
         await state.clear()
-        await message.answer(receipt(payment), reply_markup=menu_kb.main_menu())
+        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id))
     elif result.outcome == "failed":
         await state.set_state(Pay.confirm)
         await state.update_data(flow=secrets.token_hex(4), payment_id=None)
@@ -559,7 +560,7 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
         await _edit(callback, "\n".join(lines), kb.amount(flow["flow"], flow.get("debt")))
     elif current == Pay.confirm.state:
         await callback.message.delete()
-        await _ask_card(callback.message, state, cards, profile)
+        await ask_card(callback.message, state, cards, profile)
     else:
         alert(callback_answer, _("This button is no longer active."))
 

@@ -99,7 +99,7 @@ def fields_from_provider(items: Sequence[Any]) -> list[Field]:
     at a select with no options forever."""
     fields = [Field.from_provider(item) for item in items]
     names = {f.name for f in fields}
-    fields = [f if f.dependency_of in names and f.dependency_of != f.name else _replace(f, dependency_of=None)
+    fields = [f if f.dependency_of in names and f.dependency_of != f.name else replace(f, dependency_of=None)
               for f in fields]
     ordered: list[Field] = []
     placed: set[str] = set()
@@ -107,7 +107,7 @@ def fields_from_provider(items: Sequence[Any]) -> list[Field]:
     while pending:
         ready = [f for f in pending if f.dependency_of is None or f.dependency_of in placed]
         if not ready:  # a cycle: break it at the first field in provider order
-            ready = [_replace(pending[0], dependency_of=None)]
+            ready = [replace(pending[0], dependency_of=None)]
             pending[0] = ready[0]
         first = ready[0]
         ordered.append(first)
@@ -300,10 +300,6 @@ def _truthy(raw: Any) -> bool:
     if isinstance(raw, str):
         return raw.strip().lower() not in ("false", "0", "no", "")
     return bool(raw)
-
-
-def _replace(field: Field, **changes: Any) -> Field:
-    return replace(field, **changes)
 
 
 # ---- an example from a pattern -----------------------------------------------------------------------------

@@ -78,3 +78,26 @@ class HistoryCb(CallbackData, prefix="hist"):
     svc: int = 0
     page: int = 0
     idx: int = 0
+
+
+class HomeAction(StrEnum):
+    save = "save"
+    name = "name"
+    open = "open"
+    debt = "debt"
+    other = "other"
+    rename = "ren"
+    delete = "del"
+    delete_yes = "dely"
+    remind = "rem"
+    remind_day = "remd"
+    remind_off = "remoff"
+    back = "back"
+
+
+class HomeCb(CallbackData, prefix="home"):
+    """`id` is our home row id (or, for save/name, our payment row id); ownership is re-checked."""
+
+    action: HomeAction
+    id: int = 0
+    day: int = 0

@@ -6,7 +6,9 @@ Tests, the benchmark and the demo use it; stop() then start() again is a restart
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import date
 
 from aiogram import Dispatcher
 
@@ -15,8 +17,9 @@ from bot.settings import Settings
 
 
 class BotProcess:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, today: Callable[[], date] | None = None) -> None:
         self.settings = settings
+        self.today = today
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
         self._stack: AsyncExitStack | None = None
@@ -24,7 +27,7 @@ class BotProcess:
 
     async def start(self) -> BotProcess:
         self._stack = AsyncExitStack()
-        self.services = await self._stack.enter_async_context(open_services(self.settings))
+        self.services = await self._stack.enter_async_context(open_services(self.settings, today=self.today))
         bot = build_bot(self.services.settings)
         self._stack.push_async_callback(bot.session.close)
         self.dispatcher = build_dispatcher(self.services.settings, self.services)

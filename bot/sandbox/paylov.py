@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import json
 import re
 import secrets
@@ -336,13 +337,13 @@ class PaylovSandbox:
 
     async def _list(self, request: web.Request) -> dict:
         self._authorized(request)
-        return {"result": {"services": [dict(s) for s in data.SERVICES]}}
+        return {"result": {"services": copy.deepcopy(data.SERVICES)}}  # the ledger must not alias the catalogue
 
     async def _fields(self, request: web.Request) -> dict:
         self._authorized(request)
         service = _service(request.match_info["service_id"])
-        return {"result": {"data": [{**service, "fields": data.FIELDS[service["service_id"]],
-                                      "response_fields": data.RESPONSE_FIELDS}]}}
+        return {"result": {"data": [copy.deepcopy({**service, "fields": data.FIELDS[service["service_id"]],
+                                                    "response_fields": data.RESPONSE_FIELDS})]}}
 
     async def _info(self, request: web.Request) -> dict:
         self._authorized(request)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.forms import Field
+from bot.domain.forms import Field, fields_from_provider
 from bot.domain.translit import search
 from bot.providers.paylov import PaylovClient
 
@@ -90,7 +90,7 @@ class CatalogueService:
         data = await self._paylov.service_fields(service_id)
         return ServiceForm(
             service=_service(data),
-            fields=[Field.from_provider(field) for field in data.fields],
+            fields=fields_from_provider(data.fields),
             response_titles={item.name: (item.title, item.postfix) for item in data.response_fields},
         )
 

@@ -155,11 +155,13 @@ async def test_forged_or_stale_button_is_answered(app, telegram):
     await user.wait_for(lambda: "This button is no longer active." in user.alerts)
 
 
-async def test_menu_items_not_built_yet_say_so(app, telegram):
+async def test_menu_answers_in_the_users_language(app, telegram):
     user = telegram.user(580, language_code="ru")
     await onboard(user, "ru")
     await user.tap("🏠 Мои дома")
-    await user.wait_message("Скоро будет доступно")
+    await user.wait_message("Сохранённых счетов пока нет")
+    await user.tap("🧾 История")
+    await user.wait_message("Вы ещё ничего не оплачивали")
     await user.tap("❓ Помощь")
     await user.wait_message("/cancel")
 

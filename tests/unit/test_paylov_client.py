@@ -214,7 +214,7 @@ async def test_error_envelope_is_a_typed_rejection(env: Env):
 async def test_amount_must_be_whole_sums(env: Env):
     for amount in (15_000.0, True):
         with pytest.raises(TypeError):
-            await env.client.create_payment(data.ELECTRICITY, ACCOUNT, amount, USER, None, None)  # type: ignore[arg-type]
+            await env.client.create_payment(data.ELECTRICITY, ACCOUNT, amount, USER, None, None)  # type: ignore
     assert env.sandbox.calls("servicePayment/create/") == []
 
 

@@ -1,0 +1,341 @@
+"""My homes: save an account after paying it, see its fresh balance, pay it again in two taps, be reminded."""
+
+from __future__ import annotations
+
+import secrets
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.keyboards import homes as kb
+from bot.keyboards import menu as menu_kb
+from bot.keyboards.callbacks import HomeAction, HomeCb
+from bot.labels import shown
+from bot.outcomes import provider_text
+from bot.providers.errors import ProviderError
+from bot.receipts import summary
+from bot.services.accounts import AccountInfo, AccountsService
+from bot.services.cards import CardsService
+from bot.services.catalogue import CatalogueService
+from bot.services.homes import HomeError, HomesService, HomeView
+from bot.services.payments import PaymentClosed, PaymentsService
+from bot.services.users import Profile
+from bot.filters import Registered
+from bot.states import Homes, Pay
+from handlers.answers import alert, answer_now
+
+ERRORS = {
+    "duplicate": lambda p: _("This account is already saved as “{name}”.").format(name=shown(str(p["name"]))),
+    "bad_name": lambda p: _("A name is 1 to {max} characters. Please send another one.").format(max=p["max"]),
+    "not_found": lambda p: _("This saved account is not available."),
+}
+
+
+def error_text(error: HomeError) -> str:
+    return ERRORS.get(error.code, ERRORS["not_found"])(error.params)
+
+
+# ---- saving after a payment ----------------------------------------------------------------------------------
+
+
+async def offer_name(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
+                     profile: Profile, callback_answer: CallbackAnswer) -> None:
+    existing = await homes.saved_as(profile.id, callback_data.id)
+    if existing:
+        alert(callback_answer, _("This account is already saved as “{name}”.").format(name=existing))
+        return
+    await state.set_state(Homes.name)
+    await state.set_data({"payment_id": callback_data.id})
+    await callback.message.answer(_("How shall I call this account? Pick a name or type your own."),
+                                  reply_markup=kb.names(callback_data.id))
+
+
+async def suggested_name(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
+                         profile: Profile, callback_answer: CallbackAnswer) -> None:
+    name = str(kb.SUGGESTED_NAMES[callback_data.day % len(kb.SUGGESTED_NAMES)])
+    await _save(callback.message, state, homes, profile, callback_data.id, name, callback_answer)
+
+
+async def typed_name(message: Message, state: FSMContext, homes: HomesService, profile: Profile) -> None:
+    data = await state.get_data()
+    await _save(message, state, homes, profile, data.get("payment_id", 0), message.text, None)
+
+
+async def _save(message: Message, state: FSMContext, homes: HomesService, profile: Profile, payment_id: int,
+                name: str, callback_answer: CallbackAnswer | None) -> None:
+    try:
+        home = await homes.save(profile.id, payment_id, name)
+    except HomeError as error:
+        if error.code == "bad_name":
+            await message.answer(error_text(error), reply_markup=kb.names(payment_id))
+            return
+        await state.clear()
+        if callback_answer is not None:
+            alert(callback_answer, error_text(error))
+        else:
+            await message.answer(error_text(error), reply_markup=menu_kb.main_menu())
+        return
+    await state.clear()
+    await message.answer(_("Saved as “{name}”. Find it in 🏠 My homes next time.").format(name=shown(home.name)),
+                         reply_markup=menu_kb.main_menu())
+
+
+# ---- list and one home -----------------------------------------------------------------------------------------
+
+
+async def show(message: Message, state: FSMContext, homes: HomesService, profile: Profile) -> None:
+    await state.clear()
+    items = await homes.list(profile.id)
+    if not items:
+        await message.answer(_("No saved accounts yet. After a payment, tap “🏠 Save this account”."),
+                             reply_markup=menu_kb.main_menu())
+        return
+    await message.answer(_("Your saved accounts:"), reply_markup=kb.listing(items))
+
+
+async def back_to_list(callback: CallbackQuery, homes: HomesService, profile: Profile) -> None:
+    items = await homes.list(profile.id)
+    await _edit(callback, _("Your saved accounts:") if items else _("No saved accounts yet."), kb.listing(items))
+
+
+async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
+                    catalogue: CatalogueService, accounts: AccountsService, bot: Bot,
+                    callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.get(profile.id, callback_data.id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await answer_now(callback, callback_answer)
+    async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
+        text, debt, payable = await _home_text(home, catalogue, accounts)
+    await _edit(callback, text, kb.home(home, debt=debt, payable=payable))
+
+
+async def _home_text(home: HomeView, catalogue: CatalogueService,
+                     accounts: AccountsService) -> tuple[str, int | None, bool]:
+    """The saved account with the provider's fresh balance; (text, debt, payable)."""
+    from handlers.pay import info_text
+
+    lines = [f"🏠 <b>{shown(home.name)}</b>", shown(home.service_name)]
+    lines += [f"{label}: <b>{value}</b>" for label, value in home.account_display]
+    try:
+        service = await catalogue.service(home.service_id)
+    except ProviderError as error:
+        return "\n".join(lines + ["⚠️ " + provider_text(error)]), None, False
+    if service is None:
+        lines.append("⚠️ " + _("This service is no longer offered. You can delete this saved account."))
+        return "\n".join(lines), None, False
+    if not service.payable:
+        lines.append("⚠️ " + _("This service cannot be paid right now. Please try later."))
+        return "\n".join(lines), None, False
+    info: AccountInfo | None = None
+    try:
+        form = await catalogue.form(home.service_id)
+        if form.service.has_info:
+            info = await accounts.lookup(form, home.account)
+            lines += info_text(form, info)
+    except ProviderError as error:
+        lines.append("⚠️ " + _("Could not get the balance now: {reason}").format(reason=provider_text(error)))
+    return "\n".join(lines), info.debt if info else None, True
+
+
+# ---- paying from a home ----------------------------------------------------------------------------------------
+
+
+async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
+                   profile: Profile, catalogue: CatalogueService, accounts: AccountsService, cards: CardsService,
+                   payments: PaymentsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
+    """With a default card, this tap is the confirmation: it goes straight to the SMS code."""
+    from handlers.pay import ask_card, report
+
+    try:
+        home = await homes.get(profile.id, callback_data.id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await answer_now(callback, callback_answer)
+    async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
+        text, debt, payable = await _home_text(home, catalogue, accounts)
+        if not payable or not debt:
+            await callback.message.answer(text + "\n" + _("There is no debt to pay now."),
+                                          reply_markup=kb.home(home, debt=debt, payable=payable))
+            return
+        form = await catalogue.form(home.service_id)
+        if not form.service.min_amount <= debt <= form.service.max_amount:
+            await callback.message.answer(_("The debt is outside this service's limits; use “Other amount”."))
+            return
+        flow = secrets.token_hex(4)
+        await state.clear()
+        await state.set_data({"flow": flow, "service_id": home.service_id, "answers": home.account, "amount": debt})
+        default = next((card for card in await cards.list(profile.id) if card.is_default), None)
+        if default is None:
+            await ask_card(callback.message, state, cards, profile)
+            return
+        try:
+            payment = await payments.open(user_id=profile.id, intent_key=flow, service=form.service,
+                                          account=home.account, account_display=home.account_display, amount=debt,
+                                          card_id=default.id)
+        except PaymentClosed:
+            await callback.message.answer(_("This payment is closed."))
+            return
+        await state.set_state(Pay.code)
+        await state.update_data(card_id=default.id, payment_id=payment.id)
+        await callback.message.answer(summary(service=form.service.name, account_display=home.account_display,
+                                              amount=debt, card=f"{default.name} ({default.masked})",
+                                              can_cancel=form.service.can_cancel))
+        result = await payments.send_code(profile.id, payment.id, profile.phone)
+    await report(callback.message, state, result)
+
+
+async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
+                       profile: Profile, catalogue: CatalogueService, accounts: AccountsService, bot: Bot,
+                       callback_answer: CallbackAnswer) -> None:
+    from handlers.pay import ask_amount
+
+    try:
+        home = await homes.get(profile.id, callback_data.id)
+        form = await catalogue.form(home.service_id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await answer_now(callback, callback_answer)
+    info = None
+    if form.service.has_info:
+        try:
+            info = await accounts.lookup(form, home.account)
+        except ProviderError:
+            info = None
+    await state.clear()
+    await state.set_data({"flow": secrets.token_hex(4), "service_id": home.service_id, "answers": home.account})
+    await ask_amount(callback.message, state, form, info, edit=False)
+
+
+# ---- managing ---------------------------------------------------------------------------------------------------
+
+
+async def ask_rename(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
+                     profile: Profile, callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.get(profile.id, callback_data.id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await state.set_state(Homes.rename)
+    await state.set_data({"home_id": home.id})
+    await callback.message.answer(_("Send the new name for “{name}”.").format(name=shown(home.name)))
+
+
+async def typed_rename(message: Message, state: FSMContext, homes: HomesService, profile: Profile) -> None:
+    data = await state.get_data()
+    try:
+        home = await homes.rename(profile.id, data.get("home_id", 0), message.text)
+    except HomeError as error:
+        await message.answer(error_text(error))
+        if error.code != "bad_name":
+            await state.clear()
+        return
+    await state.clear()
+    await message.answer(_("Renamed to “{name}”.").format(name=shown(home.name)), reply_markup=menu_kb.main_menu())
+    await message.answer(_("Your saved accounts:"), reply_markup=kb.listing(await homes.list(profile.id)))
+
+
+async def ask_delete(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
+                     callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.get(profile.id, callback_data.id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await _edit(callback, _("Delete the saved account “{name}”?").format(name=shown(home.name)),
+                kb.confirm_delete(home))
+
+
+async def delete(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
+                 callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.delete(profile.id, callback_data.id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    items = await homes.list(profile.id)
+    text = _("“{name}” was deleted.").format(name=shown(home.name))
+    await _edit(callback, text, kb.listing(items) if items else None)
+
+
+async def ask_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
+                  callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.get(profile.id, callback_data.id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await _edit(callback, _("On which day of the month shall I send “{name}”'s balance?").format(
+        name=shown(home.name)), kb.days(home))
+
+
+async def set_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
+                  callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.set_reminder(profile.id, callback_data.id, callback_data.day)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    await _edit(callback, _("I'll send the balance of “{name}” on day {day} of every month.").format(
+        name=shown(home.name), day=home.reminder_day), kb.listing(await homes.list(profile.id)))
+
+
+async def reminders_off(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
+                        callback_answer: CallbackAnswer) -> None:
+    try:
+        home = await homes.set_reminder(profile.id, callback_data.id, None)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return
+    callback_answer.text = _("No more reminders for “{name}”.").format(name=home.name)
+    try:
+        await callback.message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest:
+        pass
+    await callback.message.answer(_("No more reminders for “{name}”.").format(name=shown(home.name)))
+
+
+async def name_hint(message: Message) -> None:
+    await message.answer(_("Please send the name as text."))
+
+
+async def _edit(callback: CallbackQuery, text: str, markup) -> None:
+    try:
+        await callback.message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest:
+        await callback.message.answer(text, reply_markup=markup)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Registered())
+    router.callback_query.filter(Registered())
+    cb = HomeCb.filter
+    router.message.register(show, F.text == menu_kb.HOMES)
+    router.callback_query.register(offer_name, cb(F.action == HomeAction.save))
+    router.callback_query.register(suggested_name, cb(F.action == HomeAction.name))
+    router.callback_query.register(back_to_list, cb(F.action == HomeAction.back))
+    router.callback_query.register(open_home, cb(F.action == HomeAction.open))
+    router.callback_query.register(pay_debt, cb(F.action == HomeAction.debt))
+    router.callback_query.register(other_amount, cb(F.action == HomeAction.other))
+    router.callback_query.register(ask_rename, cb(F.action == HomeAction.rename))
+    router.callback_query.register(ask_delete, cb(F.action == HomeAction.delete))
+    router.callback_query.register(delete, cb(F.action == HomeAction.delete_yes))
+    router.callback_query.register(ask_day, cb(F.action == HomeAction.remind))
+    router.callback_query.register(set_day, cb(F.action == HomeAction.remind_day))
+    router.callback_query.register(reminders_off, cb(F.action == HomeAction.remind_off))
+    router.message.register(typed_name, Homes.name, F.text)
+    router.message.register(typed_rename, Homes.rename, F.text)
+    router.message.register(name_hint, Homes.name)
+    router.message.register(name_hint, Homes.rename)
+    return router
