@@ -29,16 +29,16 @@ from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
+from bot.reminders import start_reminders, stop_reminders
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService
 from bot.services.history import TASHKENT, HistoryService
 from bot.services.homes import HomesService
 from bot.services.payments import CheckSchedule, PaymentsService
-from bot.reminders import start_reminders, stop_reminders
-from bot.settlement import start_worker, stop_worker
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
+from bot.settlement import start_worker, stop_worker
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
 from bot.storage.fsm import SqlStorage
 from handlers import build_routers

@@ -8,8 +8,8 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.sandbox.harness import BotProcess
 from bot.logs import setup_logging
+from bot.sandbox.harness import BotProcess
 from bot.sandbox.telegram import TelegramDouble
 from bot.sandbox.terminal import run_terminal
 from bot.settings import load_settings

@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.account_texts import home_text
 from bot.keyboards import homes as kb
 from bot.services.accounts import AccountsService
 from bot.services.catalogue import CatalogueService
@@ -54,11 +55,9 @@ class ReminderWorker:
     async def send_due(self) -> int:
         sent = 0
         for home in await self._homes.claim_due_reminders():
-            from handlers.homes import _home_text
-
             profile = await self._users.get(home.user_id)
             with self._i18n.context(), self._i18n.use_locale((profile and profile.language) or "en"):
-                text, debt, payable = await _home_text(home, self._catalogue, self._accounts)
+                text, debt, payable = await home_text(home, self._catalogue, self._accounts)
                 text = _("🔔 Monthly reminder") + "\n" + text
                 markup = kb.reminder(home, debt if payable else None)
             try:

@@ -7,12 +7,11 @@ import time
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from handlers.answers import alert, answer_now
 from bot.domain.cards import CardError
 from bot.filters import Registered
 from bot.keyboards import cards as kb
@@ -24,6 +23,7 @@ from bot.services.cards import CardFlowError, CardsService, CardView
 from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import AddCard
+from handlers.answers import alert, answer_now
 
 # Provider codes after which the typed card itself is the problem: ask for another number.
 CARD_REFUSED = {

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.answers import alert
 from bot.keyboards import menu as kb
 from bot.services.users import Profile
+from handlers.answers import alert
 from handlers.start import ask_language
 
 

@@ -20,7 +20,14 @@ from bot.keyboards.callbacks import HistoryAction, HistoryCb
 from bot.labels import shown, trim
 from bot.receipts import failure, pending, receipt
 from bot.services.catalogue import CatalogueService
-from bot.services.history import Entry, History, HistoryService, month_before, month_start, this_month
+from bot.services.history import (
+    Entry,
+    History,
+    HistoryService,
+    month_before,
+    month_start,
+    this_month,
+)
 from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from handlers.answers import alert

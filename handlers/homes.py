@@ -12,20 +12,20 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
+from bot.account_texts import home_text
+from bot.filters import Registered
 from bot.keyboards import homes as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import HomeAction, HomeCb
 from bot.labels import shown
-from bot.outcomes import provider_text
 from bot.providers.errors import ProviderError
 from bot.receipts import summary
-from bot.services.accounts import AccountInfo, AccountsService
+from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService
-from bot.services.homes import HomeError, HomesService, HomeView
+from bot.services.homes import HomeError, HomesService
 from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
-from bot.filters import Registered
 from bot.states import Homes, Pay
 from handlers.answers import alert, answer_now
 
@@ -113,36 +113,10 @@ async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: Homes
         return
     await answer_now(callback, callback_answer)
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
-        text, debt, payable = await _home_text(home, catalogue, accounts)
+        text, debt, payable = await home_text(home, catalogue, accounts)
     await _edit(callback, text, kb.home(home, debt=debt, payable=payable))
 
 
-async def _home_text(home: HomeView, catalogue: CatalogueService,
-                     accounts: AccountsService) -> tuple[str, int | None, bool]:
-    """The saved account with the provider's fresh balance; (text, debt, payable)."""
-    from handlers.pay import info_text
-
-    lines = [f"🏠 <b>{shown(home.name)}</b>", shown(home.service_name)]
-    lines += [f"{label}: <b>{value}</b>" for label, value in home.account_display]
-    try:
-        service = await catalogue.service(home.service_id)
-    except ProviderError as error:
-        return "\n".join(lines + ["⚠️ " + provider_text(error)]), None, False
-    if service is None:
-        lines.append("⚠️ " + _("This service is no longer offered. You can delete this saved account."))
-        return "\n".join(lines), None, False
-    if not service.payable:
-        lines.append("⚠️ " + _("This service cannot be paid right now. Please try later."))
-        return "\n".join(lines), None, False
-    info: AccountInfo | None = None
-    try:
-        form = await catalogue.form(home.service_id)
-        if form.service.has_info:
-            info = await accounts.lookup(form, home.account)
-            lines += info_text(form, info)
-    except ProviderError as error:
-        lines.append("⚠️ " + _("Could not get the balance now: {reason}").format(reason=provider_text(error)))
-    return "\n".join(lines), info.debt if info else None, True
 
 
 # ---- paying from a home ----------------------------------------------------------------------------------------
@@ -161,7 +135,7 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
         return
     await answer_now(callback, callback_answer)
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
-        text, debt, payable = await _home_text(home, catalogue, accounts)
+        text, debt, payable = await home_text(home, catalogue, accounts)
         if not payable or not debt:
             await callback.message.answer(text + "\n" + _("There is no debt to pay now."),
                                           reply_markup=kb.home(home, debt=debt, payable=payable))

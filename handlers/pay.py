@@ -12,12 +12,12 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from handlers.answers import alert, answer_now
+from bot.account_texts import info_text
 from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
@@ -26,7 +26,7 @@ from bot.keyboards import homes as homes_kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
-from bot.labels import label, shown, trim
+from bot.labels import label, shown
 from bot.outcomes import provider_text, rule_text
 from bot.providers.errors import ProviderError, ProviderRejected
 from bot.receipts import failure, pending, receipt, summary
@@ -37,6 +37,7 @@ from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.users import Profile
 from bot.settlement import outcome_text
 from bot.states import Pay
+from handlers.answers import alert, answer_now
 
 UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
 
@@ -312,16 +313,6 @@ def _field_error(field: forms.Field, error: forms.FieldError) -> str:
 # ---- account info and amount -------------------------------------------------------------------------------
 
 
-def info_text(form: ServiceForm, info: AccountInfo | None) -> list[str]:
-    if info is None:
-        return []
-    lines = []
-    for line in info.lines:
-        text = f"{label(line.name, line.title)}: {shown(line.value, 120)}"
-        if line.is_balance and info.debt:
-            text = "⚠️ <b>" + text + "</b> — " + _("debt {amount} sum").format(amount=format_sums(info.debt))
-        lines.append(text)
-    return lines
 
 
 async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,

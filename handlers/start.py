@@ -5,16 +5,16 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from handlers.answers import alert
 from bot.keyboards import menu as kb
 from bot.keyboards.callbacks import LanguageCb
 from bot.services.users import Profile, UserService, suggest_language
 from bot.states import Onboarding
+from handlers.answers import alert
 
 
 async def start(message: Message, state: FSMContext, profile: Profile | None) -> None:

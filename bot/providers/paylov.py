@@ -19,7 +19,11 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from bot.providers.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from bot.providers.errors import (
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from bot.providers.paylov_models import (
     Card,
     CardOtp,

@@ -17,7 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.payments import PaymentState, check_transition
-from bot.providers.errors import ProviderError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from bot.providers.errors import (
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from bot.providers.paylov import PaylovClient
 from bot.services.cards import CardsService
 from bot.services.catalogue import Service

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.sandbox.harness import BotProcess
-from bot.storage.models import Card
 from bot.sandbox.scenarios import add_card, labels, registered
+from bot.storage.models import Card
 
 GOOD = "8600 0691 9540 6311"
 GOOD_2 = "8600 4954 7331 6478"

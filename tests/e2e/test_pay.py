@@ -6,7 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.sandbox import paylov_catalogue as catalogue
-from bot.sandbox.scenarios import add_card, choose_first_card_and_confirm, pay_text_service, registered
+from bot.sandbox.scenarios import (
+    add_card,
+    choose_first_card_and_confirm,
+    pay_text_service,
+    registered,
+)
 from bot.storage.models import Payment, PaymentEvent
 
 

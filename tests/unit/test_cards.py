@@ -7,7 +7,14 @@ from datetime import date
 import pytest
 
 from bot.domain.cards import (
-    CardError, Expiry, fingerprint, mask_pan, mask_pan_for_display, normalize_pan, parse_expiry, parse_otp,
+    CardError,
+    Expiry,
+    fingerprint,
+    mask_pan,
+    mask_pan_for_display,
+    normalize_pan,
+    parse_expiry,
+    parse_otp,
     validate_pan,
 )
 

@@ -7,8 +7,23 @@ import json
 import pytest
 
 from bot.domain.forms import (
-    Content, Field, FieldError, FieldType, Option, account, back, choose, dependents, display, example,
-    fields_from_provider, next_field, options, parse, prune, skip,
+    Content,
+    Field,
+    FieldError,
+    FieldType,
+    Option,
+    account,
+    back,
+    choose,
+    dependents,
+    display,
+    example,
+    fields_from_provider,
+    next_field,
+    options,
+    parse,
+    prune,
+    skip,
 )
 
 # servicePayment/fields from seed 003, as the provider sends it.

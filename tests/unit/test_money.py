@@ -6,7 +6,13 @@ import pytest
 
 from bot.domain import money
 from bot.domain.money import (
-    AmountError, check_limits, debt_from_saldo, format_sums, parse_provider_amount, parse_sums, sums_to_tiyin,
+    AmountError,
+    check_limits,
+    debt_from_saldo,
+    format_sums,
+    parse_provider_amount,
+    parse_sums,
+    sums_to_tiyin,
     tiyin_to_sums_floor,
 )
 

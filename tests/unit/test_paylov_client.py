@@ -17,7 +17,11 @@ from datetime import date
 import httpx
 import pytest
 
-from bot.providers.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from bot.providers.errors import (
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
 from bot.providers.paylov_models import Card, CardStatus

@@ -7,7 +7,15 @@ import itertools
 import pytest
 
 from bot.domain.payments import (
-    MAX_OTP_TRIES, TRANSITIONS, InvalidTransition, OtpAttempts, PaymentState as S, check_transition, is_final,
+    MAX_OTP_TRIES,
+    TRANSITIONS,
+    InvalidTransition,
+    OtpAttempts,
+    check_transition,
+    is_final,
+)
+from bot.domain.payments import (
+    PaymentState as S,
 )
 
 ALLOWED = {
