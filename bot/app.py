@@ -133,10 +133,12 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
 
 async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], stack: AsyncExitStack) -> Settings:
     from bot.sandbox.paylov import PaylovSandbox
+    from bot.sandbox.paylov_catalogue import seed_outside_payments
 
     paylov = PaylovSandbox()
     url = await paylov.start()
     stack.push_async_callback(paylov.stop)
+    seed_outside_payments(paylov)
     sandboxes["paylov"] = paylov
     logger.info("sandbox Paylov emulator at %s", url)
     return settings.model_copy(

@@ -124,3 +124,17 @@ CARD_OWNER = "TEST USER"
 # Any other Luhn-valid UzCard/HUMO number binds with this balance (tiyin); other prefixes are refused.
 SUPPORTED_PREFIXES = ("8600", "9860")
 DEFAULT_BALANCE = 100_000_000
+
+# The sandbox's test user: the demo's default Telegram id. A live-Telegram tester can start the demo with their own
+# --user-id; these payments were "made in another app", so history shows the merge with our own ledger.
+SANDBOX_USER_ID = "1001"
+
+
+def seed_outside_payments(sandbox) -> None:
+    from datetime import datetime, timedelta
+
+    now = datetime.now()
+    sandbox.add_outside_payment(SANDBOX_USER_ID, GAS, 45000, now - timedelta(days=3), "986034******8885",
+                                "TEST USER")
+    sandbox.add_outside_payment(SANDBOX_USER_ID, MOBILE, 20000, now - timedelta(days=35), "986034******8885",
+                                "TEST USER")
