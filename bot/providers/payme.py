@@ -17,7 +17,11 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from bot.providers.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from bot.providers.errors import (
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from bot.providers.payme_models import (
     FINAL_STATES,
     AccountItem,
@@ -28,8 +32,8 @@ from bot.providers.payme_models import (
     VerifyCode,
 )
 
-__all__ = ["PaymeClient", "PaymeRejected", "AccountItem", "Card", "FINAL_STATES", "Receipt", "ReceiptCard",
-           "ReceiptState", "VerifyCode", "GET_ALL_MAX"]
+__all__ = ["FINAL_STATES", "GET_ALL_MAX", "AccountItem", "Card", "PaymeClient", "PaymeRejected", "Receipt",
+           "ReceiptCard", "ReceiptState", "VerifyCode"]
 
 logger = logging.getLogger(__name__)
 

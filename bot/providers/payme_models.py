@@ -43,7 +43,7 @@ class Card(_Model):
     token: str = Field(repr=False)  # a credential: kept out of reprs, hence out of tracebacks and logs
     recurrent: bool
     verify: bool
-    type: str | None = None
+    type: str | int | None = None  # card kind code; the seed shows "22618"
 
 
 class VerifyCode(_Model):

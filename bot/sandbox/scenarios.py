@@ -52,6 +52,16 @@ async def choose_first_card_and_confirm(user: FakeUser) -> None:
     await user.wait_message("I sent a code by SMS")
 
 
+async def hot_water_to_code(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
+    """From the menu (search typed right there) to the SMS-code prompt of a hot-water payment."""
+    await user.send("горячая")
+    await user.press("Горячая вода и отопление")
+    await user.send(account)
+    await user.wait_message("Type the amount")
+    await user.send(amount)
+    await choose_first_card_and_confirm(user)
+
+
 async def pay_service(user: FakeUser, *, query: str, service: str, account: str, amount: str) -> None:
     """A one-field service with an info method: search, account, amount, card, code, receipt."""
     await user.tap("💡 Pay bills")

@@ -9,6 +9,7 @@ from bot.sandbox import paylov_catalogue as catalogue
 from bot.sandbox.scenarios import (
     add_card,
     choose_first_card_and_confirm,
+    hot_water_to_code,
     pay_text_service,
     registered,
 )
@@ -231,12 +232,7 @@ async def test_no_card_add_one_and_resume(app, telegram, paylov):
 
 async def test_wrong_codes_then_cancelled(app, telegram, paylov):
     user = await ready(telegram, 810)
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send("7000")
-    await choose_first_card_and_confirm(user)
+    await hot_water_to_code(user, account="10000002", amount="7000")
     await user.send("271828")
     await user.wait_message("Wrong code. Tries left: 2")
     await user.send("314159")
@@ -249,12 +245,7 @@ async def test_wrong_codes_then_cancelled(app, telegram, paylov):
 
 async def test_expired_code_starts_a_new_create(app, telegram, paylov, provider_clock):
     user = await ready(telegram, 811)
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send("7000")
-    await choose_first_card_and_confirm(user)
+    await hot_water_to_code(user, account="10000002", amount="7000")
     provider_clock.advance(600)  # the SMS code lives 120 s at the provider
     await user.send("666666")
     await user.wait_message("that attempt was not charged")
@@ -267,12 +258,7 @@ async def test_expired_code_starts_a_new_create(app, telegram, paylov, provider_
 async def test_insufficient_funds(app, telegram, paylov):
     user = await registered(telegram, 812)
     await add_card(user, "8600 4954 7331 6478")  # 20 000 sum on it
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send("30000")
-    await choose_first_card_and_confirm(user)
+    await hot_water_to_code(user, account="10000002", amount="30000")
     await user.send("666666")
     failed = await user.wait_message("Not paid")
     assert "Not enough money on the card" in failed.text
@@ -286,12 +272,7 @@ async def test_pay_without_an_answer_is_settled_by_status(make_settings, telegra
     process = await BotProcess(make_settings(PROVIDER_READ_TIMEOUT=1.0)).start()
     try:
         user = await ready(telegram, 813)
-        await user.send("горячая")
-        await user.press("Горячая вода и отопление")
-        await user.send("10000002")
-        await user.wait_message("Type the amount")
-        await user.send("7000")
-        await choose_first_card_and_confirm(user)
+        await hot_water_to_code(user, account="10000002", amount="7000")
         paylov.fail_next("servicePayment/pay/", mode)
         await user.send("666666")
         await user.wait_message("Paid", timeout=10)
@@ -311,12 +292,7 @@ async def test_pay_lost_before_it_arrived_is_never_resent(make_settings, telegra
                                              STATUS_GIVE_UP_AFTER=2, STATUS_WORKER_TICK=0.1)).start()
     try:
         user = await ready(telegram, 814)
-        await user.send("горячая")
-        await user.press("Горячая вода и отопление")
-        await user.send("10000002")
-        await user.wait_message("Type the amount")
-        await user.send("7000")
-        await choose_first_card_and_confirm(user)
+        await hot_water_to_code(user, account="10000002", amount="7000")
         paylov.fail_next("servicePayment/pay/", "timeout", apply=False)
         await user.send("666666")
         await user.wait_message("We don't know yet", timeout=10)

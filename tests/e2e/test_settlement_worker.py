@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.sandbox.harness import BotProcess
-from bot.sandbox.scenarios import add_card, choose_first_card_and_confirm, registered
+from bot.sandbox.scenarios import (
+    add_card,
+    hot_water_to_code,
+    registered,
+)
 
 FAST = dict(PROVIDER_READ_TIMEOUT=1.0, STATUS_CHECK_INTERVALS=[0.2], STATUS_GIVE_UP_AFTER=30, STATUS_WORKER_TICK=0.1)
 
@@ -18,12 +22,7 @@ async def fast_app(make_settings):
 
 
 async def pay_with_lost_answer(user, paylov, *, settle_after: int | None, apply: bool = True) -> str:
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send("7000")
-    await choose_first_card_and_confirm(user)
+    await hot_water_to_code(user, account="10000002", amount="7000")
     transaction_id = paylov.calls("servicePayment/create/")[-1].response["result"]["transactionId"]
     if settle_after:
         paylov.settle_after(transaction_id, settle_after)
