@@ -23,7 +23,7 @@ from bot.receipts import summary
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService
-from bot.services.homes import HomeError, HomesService
+from bot.services.homes import HomeError, HomesService, HomeView
 from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from bot.states import Homes, Pay
@@ -106,10 +106,8 @@ async def back_to_list(callback: CallbackQuery, homes: HomesService, profile: Pr
 async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
                     catalogue: CatalogueService, accounts: AccountsService, bot: Bot,
                     callback_answer: CallbackAnswer) -> None:
-    try:
-        home = await homes.get(profile.id, callback_data.id)
-    except HomeError as error:
-        alert(callback_answer, error_text(error))
+    home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
+    if home is None:
         return
     await answer_now(callback, callback_answer)
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
@@ -128,10 +126,8 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
     """With a default card, this tap is the confirmation: it goes straight to the SMS code."""
     from handlers.pay import ask_card, report
 
-    try:
-        home = await homes.get(profile.id, callback_data.id)
-    except HomeError as error:
-        alert(callback_answer, error_text(error))
+    home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
+    if home is None:
         return
     await answer_now(callback, callback_answer)
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
@@ -195,10 +191,8 @@ async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FS
 
 async def ask_rename(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
                      profile: Profile, callback_answer: CallbackAnswer) -> None:
-    try:
-        home = await homes.get(profile.id, callback_data.id)
-    except HomeError as error:
-        alert(callback_answer, error_text(error))
+    home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
+    if home is None:
         return
     await state.set_state(Homes.rename)
     await state.set_data({"home_id": home.id})
@@ -221,10 +215,8 @@ async def typed_rename(message: Message, state: FSMContext, homes: HomesService,
 
 async def ask_delete(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
                      callback_answer: CallbackAnswer) -> None:
-    try:
-        home = await homes.get(profile.id, callback_data.id)
-    except HomeError as error:
-        alert(callback_answer, error_text(error))
+    home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
+    if home is None:
         return
     await _edit(callback, _("Delete the saved account “{name}”?").format(name=shown(home.name)),
                 kb.confirm_delete(home))
@@ -244,10 +236,8 @@ async def delete(callback: CallbackQuery, callback_data: HomeCb, homes: HomesSer
 
 async def ask_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
                   callback_answer: CallbackAnswer) -> None:
-    try:
-        home = await homes.get(profile.id, callback_data.id)
-    except HomeError as error:
-        alert(callback_answer, error_text(error))
+    home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
+    if home is None:
         return
     await _edit(callback, _("On which day of the month shall I send “{name}”'s balance?").format(
         name=shown(home.name)), kb.days(home))
@@ -281,6 +271,16 @@ async def reminders_off(callback: CallbackQuery, callback_data: HomeCb, homes: H
 
 async def name_hint(message: Message) -> None:
     await message.answer(_("Please send the name as text."))
+
+
+async def _home_or_alert(homes: HomesService, profile: Profile, home_id: int,
+                         callback_answer: CallbackAnswer) -> HomeView | None:
+    """The user's own home, or a pop-up saying it is not available (a forged or stale button)."""
+    try:
+        return await homes.get(profile.id, home_id)
+    except HomeError as error:
+        alert(callback_answer, error_text(error))
+        return None
 
 
 async def _edit(callback: CallbackQuery, text: str, markup) -> None:
