@@ -88,8 +88,7 @@ async def open_category(
     if not services:
         alert(callback_answer, _("This category is empty now."))
         return
-    await state.update_data(view="services", page=0, choices=[s.id for s in services],
-                            title=services[0].category.name)
+    await state.update_data(view="services", page=0, choices=[s.id for s in services])
     await _edit(callback, _("{category}: choose a service.").format(category=shown(services[0].category.name)),
                 kb.services(flow["flow"], services, 0))
 
@@ -319,7 +318,7 @@ async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, inf
                       *, edit: bool) -> None:
     data = await state.get_data()
     await state.set_state(Pay.amount)
-    await state.update_data(debt=info.debt if info else None, info=info_text(form, info))
+    await state.update_data(debt=info.debt if info else None)  # our own number; provider texts stay out of FSM data
     lines = [f"<b>{shown(form.service.name)}</b>"] + info_text(form, info)
     lines.append(_("Type the amount in sums, from {min} to {max}.").format(
         min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
@@ -545,7 +544,9 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
     elif current == Pay.card.state:
         form = await catalogue.form(flow["service_id"])
         await state.set_state(Pay.amount)
-        lines = [f"<b>{shown(form.service.name)}</b>", *flow.get("info", [])]
+        lines = [f"<b>{shown(form.service.name)}</b>"]
+        if flow.get("debt"):
+            lines.append("⚠️ " + _("debt {amount} sum").format(amount=format_sums(flow["debt"])))
         lines.append(_("Type the amount in sums, from {min} to {max}.").format(
             min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
         await _edit(callback, "\n".join(lines), kb.amount(flow["flow"], flow.get("debt")))
