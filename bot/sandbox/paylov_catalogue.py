@@ -131,9 +131,9 @@ SANDBOX_USER_ID = "1001"
 
 
 def seed_outside_payments(sandbox) -> None:
-    from datetime import datetime, timedelta
+    from datetime import datetime, timedelta, timezone
 
-    now = datetime.now()
+    now = datetime.now(timezone(timedelta(hours=5))).replace(tzinfo=None)  # the provider writes Tashkent time
     sandbox.add_outside_payment(SANDBOX_USER_ID, GAS, 45000, now - timedelta(days=3), "986034******8885",
                                 "TEST USER")
     sandbox.add_outside_payment(SANDBOX_USER_ID, MOBILE, 20000, now - timedelta(days=35), "986034******8885",

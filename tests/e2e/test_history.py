@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_date
 
 from bot.sandbox import paylov_catalogue as catalogue
+from bot.services.history import TASHKENT
 from bot.sandbox.scenarios import add_card, pay_service, registered
 
 HOT = dict(query="горячая", service="Горячая вода и отопление")
@@ -33,7 +34,7 @@ def provider_totals(paylov, month: tuple[int, int]) -> dict[str, int]:
 async def test_history_by_month_and_service(app, telegram, paylov, provider_clock):
     user = await registered(telegram, 1201)
     await add_card(user)
-    today = date.today()
+    today = datetime.now(TASHKENT).date()  # the bot's months are Tashkent months
     last_month_day = today.replace(day=1) - timedelta(days=1)
     real_now = provider_clock.now
     provider_clock.now = datetime.combine(last_month_day, time(12)).timestamp()
@@ -42,7 +43,8 @@ async def test_history_by_month_and_service(app, telegram, paylov, provider_cloc
     provider_clock.now = real_now
     await pay_service(user, **HOT, account="10000002", amount="7000")
     await pay_service(user, **GAS, account="4000000002", amount="5000")
-    outside = paylov.add_outside_payment("1201", catalogue.GAS, 12000, datetime.now(), "986034******8885",
+    outside = paylov.add_outside_payment("1201", catalogue.GAS, 12000, datetime.now(TASHKENT).replace(tzinfo=None),
+                                         "986034******8885",
                                          "BOTIROV TEMURBEK")
 
     this_month = (today.year, today.month)
