@@ -512,3 +512,19 @@ async def test_terminal_script_stops_at_a_missing_button(telegram, bot):
     assert code == 1
     assert "step 2 (press: Pay now): no button 'Pay now'; buttons now: ➕ Add, Same, Docs" in out.getvalue()
     assert [m.text for m in user.messages if not m.from_bot] == ["hello"]
+
+
+def test_web_app_init_data_is_signed_per_the_mini_app_spec():
+    from aiogram.utils.web_app import safe_parse_webapp_init_data
+
+    from bot.sandbox.telegram import TelegramDouble
+
+    double = TelegramDouble()
+    double.user(5151, first_name="Dilnoza", language_code="uz")
+    init_data = double.web_app_init_data(5151, "123:secret-token")
+    parsed = safe_parse_webapp_init_data("123:secret-token", init_data)
+    assert parsed.user.id == 5151 and parsed.user.language_code == "uz"
+    with pytest.raises(ValueError):
+        safe_parse_webapp_init_data("123:another-token", init_data)
+    with pytest.raises(ValueError):
+        safe_parse_webapp_init_data("123:secret-token", init_data.replace("5151", "5152"))
