@@ -22,9 +22,8 @@ MAX_CODE_FAILURES = 3
 LOCK_FOR = timedelta(minutes=15)
 NAME_MAX = 32
 
-# Provider codes that mean "this code is wrong" / "this code is too old" at confirmUserCardCreate.
+# The provider's answer to a wrong SMS code at confirmUserCardCreate (counted per user toward the lock).
 WRONG_CODE = {"invalid_otp"}
-EXPIRED_CODE = {"otp_expired"}
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ class CardsService:
             raise CardFlowError("number_forgotten")
         number, expire_yymm = typed.number, typed.expire_yymm
         await self.ensure_unlocked(user_id)
-        masked = number[:6] + "******" + number[-4:]
+        masked = rules.mask_pan(number)
         async with self._sessions() as session:
             duplicate = await session.scalar(
                 select(Card).where(Card.user_id == user_id, Card.masked_number == masked, Card.expire == expire_yymm)
