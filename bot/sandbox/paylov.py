@@ -24,8 +24,8 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.sandbox import paylov_catalogue as data
+from bot.sandbox.server import EmulatorServer, Fault
 
-Mode = Literal["timeout", "drop", "500"]
 TASHKENT = timezone(timedelta(hours=5))  # the provider's wall clock, whatever the host's zone
 TOKEN_PATH = "/merchant/oauth2/token/"
 DEFAULT_PHONE = "+998900000000"
@@ -124,13 +124,6 @@ class _Transaction:
     settle: tuple[int, str] | None = None
 
 
-@dataclass
-class _Fault:
-    suffix: str
-    mode: Mode
-    apply: bool
-
-
 class _Reject(Exception):
     def __init__(self, code: str, message: str | None = None, status: int = 400) -> None:
         super().__init__(code)
@@ -138,7 +131,7 @@ class _Reject(Exception):
         self.message = message or MESSAGES.get(code, code)
 
 
-class PaylovSandbox:
+class PaylovSandbox(EmulatorServer):
     USERNAME = "sandbox"
     PASSWORD = "sandbox"
     CONSUMER_KEY = "sandbox-key"
@@ -146,10 +139,10 @@ class PaylovSandbox:
 
     def __init__(self, *, clock: Callable[[], float] = time.time, token_ttl: int = 3600, refresh_ttl: int = 604800,
                  otp_ttl: int = 120, slow_delay: float = 10.0) -> None:
+        super().__init__()
         self._clock = clock
         self.token_ttl, self.refresh_ttl, self.otp_ttl, self.slow_delay = token_ttl, refresh_ttl, otp_ttl, slow_delay
-        self.base_url = ""
-        self.ledger: list[LedgerEntry] = []
+        self.ledger: list[LedgerEntry]
         self._access: dict[str, float] = {}  # token -> expires at
         self._refresh: dict[str, float] = {}
         self._pending: dict[str, _Pending] = {}  # cid -> card waiting for its SMS code
@@ -158,10 +151,6 @@ class PaylovSandbox:
         self._cards: dict[str, _Card] = {}
         self._transactions: dict[str, _Transaction] = {}
         self._outside: list[dict] = []
-        self._faults: list[_Fault] = []
-        self._released = asyncio.Event()
-        self._recorded = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -183,41 +172,19 @@ class PaylovSandbox:
         r.add_get("/merchant/userCard/getAllUserCards/", self._card_list)
         r.add_get("/merchant/userCard/getCard/{card_id}/", self._card_get)
         r.add_delete("/merchant/userCard/deleteUserCard/", self._card_delete)
-        self._released.clear()
-        # No access log: it would print paths and queries. A short shutdown: held requests are released at stop().
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
-        return self.base_url
+        return await self._listen(app, host, port)
 
-    async def stop(self) -> None:
-        self._released.set()  # answers held by a "timeout" fault or the slow card end now
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # ---- test controls ---------------------------------------------------------------------------------------------
 
     def calls(self, path_suffix: str) -> list[LedgerEntry]:
         return [entry for entry in self.ledger if _matches(entry.path, path_suffix)]
 
-    async def wait_for_calls(self, path_suffix: str, count: int = 1, timeout: float = 5.0) -> list[LedgerEntry]:
-        """Until the ledger holds `count` calls to that endpoint; woken by each request, never polled."""
-        async with self._recorded:
-            await asyncio.wait_for(self._recorded.wait_for(lambda: len(self.calls(path_suffix)) >= count), timeout)
-        return self.calls(path_suffix)
 
     def expire_tokens(self) -> None:
         for token in self._access:
             self._access[token] = float("-inf")
 
-    def fail_next(self, path_suffix: str, mode: Mode, *, apply: bool = True) -> None:
-        """The next request to that endpoint fails; several calls queue up for successive requests."""
-        if mode not in ("timeout", "drop", "500"):
-            raise ValueError(f"unknown fault mode {mode!r}")
-        self._faults.append(_Fault(path_suffix, mode, apply))
 
     def settle_after(self, transaction_id: str, status_calls: int,
                      final: Literal["paid", "cancelled"] = "paid") -> None:
@@ -275,17 +242,12 @@ class PaylovSandbox:
         return web.json_response(payload, status=status, dumps=_dumps)
 
     async def _record(self, request: web.Request, body: Any, status: int, payload: Any) -> None:
-        async with self._recorded:
-            self.ledger.append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
-            self._recorded.notify_all()
+        await self._append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
 
-    def _take_fault(self, path: str) -> _Fault | None:
-        for index, fault in enumerate(self._faults):
-            if _matches(path, fault.suffix):
-                return self._faults.pop(index)
-        return None
+    def _take_fault(self, path: str) -> Fault | None:
+        return self._pop_fault(lambda fault: _matches(path, fault.key))
 
-    async def _fail(self, request: web.Request, body: Any, fault: _Fault) -> web.StreamResponse:
+    async def _fail(self, request: web.Request, body: Any, fault: Fault) -> web.StreamResponse:
         if fault.mode == "500":
             await self._record(request, body, 500, None)
             return web.Response(status=500, text="<h1>Server Error (500)</h1>", content_type="text/html")

@@ -17,11 +17,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
-Mode = Literal["timeout", "drop", "500"]
+from bot.sandbox.server import EmulatorServer, Fault
+
 TASHKENT = timezone(timedelta(hours=5))  # card expiry is judged on the provider's calendar
 # Called from the user's browser with the merchant id alone (providers.md); everything else needs id:key.
 FRONT_METHODS = frozenset({"cards.create", "cards.get_verify_code", "cards.verify"})
@@ -150,12 +151,6 @@ class _Receipt:
     sent_to: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Fault:
-    method: str
-    mode: Mode
-    apply: bool
-
 
 class _Reject(Exception):
     def __init__(self, name: str, detail: str | None = None) -> None:
@@ -168,23 +163,19 @@ class _Reject(Exception):
         return {"code": code, "message": f"{message}: {self.detail}" if self.detail else message}
 
 
-class PaymeSandbox:
+class PaymeSandbox(EmulatorServer):
     def __init__(self, *, merchant_id: str = "sandbox-merchant", key: str = "sandbox-key",
                  clock: Callable[[], float] = time.time, code_ttl: int = 120, wait_ms: int = 60000,
                  slow_delay: float = 10.0) -> None:
+        super().__init__()
         self.merchant_id, self.key = merchant_id, key
         self._clock = clock
         self.code_ttl, self.wait_ms, self.slow_delay = code_ttl, wait_ms, slow_delay
         self.cancel_settles_after = 1  # receipts.get/check calls that see a paid receipt's cancel (21) before 50
-        self.base_url = ""
-        self.ledger: list[LedgerEntry] = []
+        self.ledger: list[LedgerEntry]
         self._cards: dict[str, _Card] = {}  # live tokens
         self._issued: dict[str, _Card] = {}  # every token ever issued, for card_balance after removal
         self._receipts: dict[str, _Receipt] = {}
-        self._faults: list[_Fault] = []
-        self._released = asyncio.Event()
-        self._recorded = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
         self._methods: dict[str, Callable[[dict], Awaitable[Any]]] = {
             "cards.create": self._cards_create, "cards.get_verify_code": self._cards_get_verify_code,
             "cards.verify": self._cards_verify, "cards.check": self._cards_check, "cards.remove": self._cards_remove,
@@ -201,37 +192,15 @@ class PaymeSandbox:
         app = web.Application()
         for path in ("/api", "/api/", "/api/{name}"):  # seed 001 also writes the method into the path
             app.router.add_route("*", path, self._endpoint)
-        self._released.clear()
-        # No access log: it would print paths. A short shutdown: held requests are released at stop().
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}/api"
-        return self.base_url
+        return await self._listen(app, host, port, "/api")
 
-    async def stop(self) -> None:
-        self._released.set()  # answers held by a "timeout" fault or the slow card end now
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # ---- test controls ---------------------------------------------------------------------------------------------
 
     def calls(self, method: str) -> list[LedgerEntry]:
         return [entry for entry in self.ledger if entry.method == method]
 
-    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[LedgerEntry]:
-        """Until the ledger holds `count` calls of that method; woken by each request, never polled."""
-        async with self._recorded:
-            await asyncio.wait_for(self._recorded.wait_for(lambda: len(self.calls(method)) >= count), timeout)
-        return self.calls(method)
 
-    def fail_next(self, method: str, mode: Mode, *, apply: bool = True) -> None:
-        """The next call of that method fails; `apply` says whether its effect happens first. Calls queue up."""
-        if mode not in ("timeout", "drop", "500"):
-            raise ValueError(f"unknown fault mode {mode!r}")
-        self._faults.append(_Fault(method, mode, apply))
 
     def card_balance(self, token: str) -> int:
         """In tiyin; also for a token since removed or spent."""
@@ -309,18 +278,13 @@ class PaymeSandbox:
 
     async def _record(self, method: str, request: web.Request, auth: str, body: Any, status: int,
                       payload: Any) -> None:
-        async with self._recorded:
-            self.ledger.append(LedgerEntry(method, request.method, request.path, auth, body, status, payload))
-            self._recorded.notify_all()
+        await self._append(LedgerEntry(method, request.method, request.path, auth, body, status, payload))
 
-    def _take_fault(self, method: str) -> _Fault | None:
-        for index, fault in enumerate(self._faults):
-            if fault.method == method:
-                return self._faults.pop(index)
-        return None
+    def _take_fault(self, method: str) -> Fault | None:
+        return self._pop_fault(lambda fault: fault.key == method)
 
     async def _fail(self, method: str, request: web.Request, auth: str, body: Any,
-                    fault: _Fault) -> web.StreamResponse:
+                    fault: Fault) -> web.StreamResponse:
         if fault.mode == "500":
             await self._record(method, request, auth, body, 500, None)
             return web.Response(status=500, text="<h1>500 Internal Server Error</h1>", content_type="text/html",
