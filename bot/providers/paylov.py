@@ -9,7 +9,6 @@ Nothing here logs a body, a card number, an expiry, a code or a token: only meth
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -17,8 +16,8 @@ from datetime import date
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
 
+from bot.providers.answers import bad_answer, parse_answer
 from bot.providers.errors import (
     ProviderOutcomeUnknown,
     ProviderRejected,
@@ -337,25 +336,12 @@ def _get(result: Any, key: str, path: str, *, default: Any = ...) -> Any:
     raise _bad_answer(path, f"no result.{key}")
 
 
-@functools.cache
-def _adapter(model: Any) -> TypeAdapter:
-    return TypeAdapter(model)
-
-
 def _parse(model: Any, data: Any, path: str) -> Any:
-    """Validate into the model; a shape we do not know is logged by location only (values may be card data)."""
-    try:
-        return _adapter(model).validate_python(data)
-    except ValidationError as exc:
-        where = ", ".join(f"{'.'.join(map(str, e['loc']))} {e['type']}" for e in exc.errors(include_input=False))
-        raise _bad_answer(path, f"unexpected shape ({where})") from None
+    return parse_answer(model, data, provider="paylov", call=path)
 
 
 def _bad_answer(path: str, what: str) -> ProviderOutcomeUnknown:
-    """Answered but unreadable: the call may have taken effect, so the caller checks rather than resends.
-    Loud in the log, since it usually means the provider changed a field and this module needs a fix."""
-    logger.error("paylov %s answered %s", path, what)
-    return ProviderOutcomeUnknown(f"paylov {path}: {what}")
+    return bad_answer("paylov", path, what)
 
 
 def _require_whole_sums(amount: object) -> None:

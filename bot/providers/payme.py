@@ -8,15 +8,14 @@ Nothing here logs a body, a card number, an expiry, a code or a token: only the 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import time
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
 
+from bot.providers.answers import bad_answer, parse_answer
 from bot.providers.errors import (
     ProviderOutcomeUnknown,
     ProviderRejected,
@@ -239,25 +238,12 @@ def _get(result: Any, key: str, method: str) -> Any:
     raise _bad_answer(method, f"no result.{key}")
 
 
-@functools.cache
-def _adapter(model: Any) -> TypeAdapter:
-    return TypeAdapter(model)
-
-
 def _parse(model: Any, data: Any, method: str) -> Any:
-    """Validate into the model; a shape we do not know is logged by location only (values may be card data)."""
-    try:
-        return _adapter(model).validate_python(data)
-    except ValidationError as exc:
-        where = ", ".join(f"{'.'.join(map(str, e['loc']))} {e['type']}" for e in exc.errors(include_input=False))
-        raise _bad_answer(method, f"unexpected shape ({where})") from None
+    return parse_answer(model, data, provider="payme", call=method)
 
 
 def _bad_answer(method: str, what: str) -> ProviderOutcomeUnknown:
-    """Answered but unreadable: the call may have taken effect, so the caller checks rather than resends.
-    Loud in the log, since it usually means the provider changed a field and this module needs a fix."""
-    logger.error("payme %s answered %s", method, what)
-    return ProviderOutcomeUnknown(f"payme {method}: {what}")
+    return bad_answer("payme", method, what)
 
 
 def _require_tiyin(amount: object) -> None:
