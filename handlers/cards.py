@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from aiogram import Bot, F, Router, html
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -24,6 +23,8 @@ from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import AddCard
 from handlers.answers import alert, answer_now
+from handlers.answers import delete as delete_message
+from handlers.answers import edit as edit_message
 
 # Provider codes after which the typed card itself is the problem: ask for another number.
 CARD_REFUSED = {
@@ -70,16 +71,14 @@ async def show_cards(message: Message, state: FSMContext, profile: Profile, card
 
 async def back_to_list(callback: CallbackQuery, cards: CardsService) -> None:
     items = await cards.list(callback.from_user.id)
-    await _edit(callback, list_text(items), kb.card_list(items))
+    await edit_message(callback, list_text(items), kb.card_list(items))
 
 
 async def open_card(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, callback_answer: CallbackAnswer) -> None:
-    try:
-        card = await cards.get(callback.from_user.id, callback_data.id)
-    except CardFlowError as error:
-        alert(callback_answer, rule_text(error.code))
+    card = await _card_or_alert(cards, callback, callback_data.id, callback_answer)
+    if card is None:
         return
-    await _edit(callback, card_text(card), kb.card_actions(card))
+    await edit_message(callback, card_text(card), kb.card_actions(card))
 
 
 async def make_default(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, callback_answer: CallbackAnswer) -> None:
@@ -90,16 +89,14 @@ async def make_default(callback: CallbackQuery, callback_data: CardCb, cards: Ca
         return
     callback_answer.text = _("“{name}” is now the default card.").format(name=card.name)
     items = await cards.list(callback.from_user.id)
-    await _edit(callback, list_text(items), kb.card_list(items))
+    await edit_message(callback, list_text(items), kb.card_list(items))
 
 
 async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, callback_answer: CallbackAnswer) -> None:
-    try:
-        card = await cards.get(callback.from_user.id, callback_data.id)
-    except CardFlowError as error:
-        alert(callback_answer, rule_text(error.code))
+    card = await _card_or_alert(cards, callback, callback_data.id, callback_answer)
+    if card is None:
         return
-    await _edit(
+    await edit_message(
         callback,
         _("Remove the card “{name}” ({masked})?").format(name=html.quote(card.name), masked=card.masked),
         kb.confirm_remove(card),
@@ -107,10 +104,7 @@ async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: Card
 
 
 async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
-    try:
-        await cards.get(callback.from_user.id, callback_data.id)
-    except CardFlowError as error:
-        alert(callback_answer, rule_text(error.code))
+    if await _card_or_alert(cards, callback, callback_data.id, callback_answer) is None:
         return
     await answer_now(callback, callback_answer)
     try:
@@ -124,7 +118,7 @@ async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsSer
         return
     items = await cards.list(callback.from_user.id)
     text = _("The card “{name}” was removed.").format(name=html.quote(card.name)) + "\n\n" + list_text(items)
-    await _edit(callback, text, kb.card_list(items))
+    await edit_message(callback, text, kb.card_list(items))
 
 
 # ---- adding a card --------------------------------------------------------------------------------------------
@@ -154,7 +148,7 @@ async def begin_adding(
 
 
 async def number_typed(message: Message, state: FSMContext, cards: CardsService, bot: Bot) -> None:
-    await _delete(message, bot)  # first of all: the text may hold a card number
+    await delete_message(message, bot)  # first of all: the text may hold a card number
     try:
         shown = cards.accept_number(message.from_user.id, message.text)
     except CardError as error:
@@ -232,7 +226,7 @@ async def _send_code(
 
 
 async def code_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot) -> None:
-    await _delete(message, bot)  # the code is a secret too; keep the chat clean of it
+    await delete_message(message, bot)  # the code is a secret too; keep the chat clean of it
     data = await state.get_data()
     user_id = message.from_user.id
     try:
@@ -293,13 +287,13 @@ async def name_typed(message: Message, state: FSMContext, cards: CardsService, p
 
 
 async def skip_name(callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile) -> None:
-    await _edit(callback, _("The card is saved."), None)
+    await edit_message(callback, _("The card is saved."), None)
     await _finish(callback.message, state, cards, profile)
 
 
 async def cancel_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile) -> None:
     cards.forget_number(callback.from_user.id)
-    await _edit(callback, _("Adding the card is cancelled. Nothing was saved."), None)
+    await edit_message(callback, _("Adding the card is cancelled. Nothing was saved."), None)
     await _finish(callback.message, state, cards, profile)
 
 
@@ -345,18 +339,16 @@ async def _leave(message: Message, state: FSMContext, cards: CardsService, profi
         await state.clear()
 
 
-async def _delete(message: Message, bot: Bot) -> None:
-    try:
-        await bot.delete_message(message.chat.id, message.message_id)
-    except TelegramBadRequest:  # already gone, or too old to delete: nothing else to do
-        pass
 
 
-async def _edit(callback: CallbackQuery, text: str, markup) -> None:
+async def _card_or_alert(cards: CardsService, callback: CallbackQuery, card_id: int,
+                         callback_answer: CallbackAnswer) -> CardView | None:
+    """The presser's own card, or a pop-up saying it is not available (a forged or stale button)."""
     try:
-        await callback.message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest:  # "message is not modified" or too old to edit: send afresh
-        await callback.message.answer(text, reply_markup=markup)
+        return await cards.get(callback.from_user.id, card_id)
+    except CardFlowError as error:
+        alert(callback_answer, rule_text(error.code))
+        return None
 
 
 def create_router() -> Router:

@@ -28,6 +28,7 @@ from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from bot.states import Homes, Pay
 from handlers.answers import alert, answer_now
+from handlers.answers import edit as edit_message
 
 ERRORS = {
     "duplicate": lambda p: _("This account is already saved as “{name}”.").format(name=shown(str(p["name"]))),
@@ -100,7 +101,7 @@ async def show(message: Message, state: FSMContext, homes: HomesService, profile
 
 async def back_to_list(callback: CallbackQuery, homes: HomesService, profile: Profile) -> None:
     items = await homes.list(profile.id)
-    await _edit(callback, _("Your saved accounts:") if items else _("No saved accounts yet."), kb.listing(items))
+    await edit_message(callback, _("Your saved accounts:") if items else _("No saved accounts yet."), kb.listing(items))
 
 
 async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
@@ -112,7 +113,7 @@ async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: Homes
     await answer_now(callback, callback_answer)
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
         text, debt, payable = await home_text(home, catalogue, accounts)
-    await _edit(callback, text, kb.home(home, debt=debt, payable=payable))
+    await edit_message(callback, text, kb.home(home, debt=debt, payable=payable))
 
 
 
@@ -218,7 +219,7 @@ async def ask_delete(callback: CallbackQuery, callback_data: HomeCb, homes: Home
     home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
     if home is None:
         return
-    await _edit(callback, _("Delete the saved account “{name}”?").format(name=shown(home.name)),
+    await edit_message(callback, _("Delete the saved account “{name}”?").format(name=shown(home.name)),
                 kb.confirm_delete(home))
 
 
@@ -231,7 +232,7 @@ async def delete(callback: CallbackQuery, callback_data: HomeCb, homes: HomesSer
         return
     items = await homes.list(profile.id)
     text = _("“{name}” was deleted.").format(name=shown(home.name))
-    await _edit(callback, text, kb.listing(items) if items else None)
+    await edit_message(callback, text, kb.listing(items) if items else None)
 
 
 async def ask_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
@@ -239,7 +240,7 @@ async def ask_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesSe
     home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
     if home is None:
         return
-    await _edit(callback, _("On which day of the month shall I send “{name}”'s balance?").format(
+    await edit_message(callback, _("On which day of the month shall I send “{name}”'s balance?").format(
         name=shown(home.name)), kb.days(home))
 
 
@@ -250,7 +251,7 @@ async def set_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesSe
     except HomeError as error:
         alert(callback_answer, error_text(error))
         return
-    await _edit(callback, _("I'll send the balance of “{name}” on day {day} of every month.").format(
+    await edit_message(callback, _("I'll send the balance of “{name}” on day {day} of every month.").format(
         name=shown(home.name), day=home.reminder_day), kb.listing(await homes.list(profile.id)))
 
 
@@ -282,12 +283,6 @@ async def _home_or_alert(homes: HomesService, profile: Profile, home_id: int,
         alert(callback_answer, error_text(error))
         return None
 
-
-async def _edit(callback: CallbackQuery, text: str, markup) -> None:
-    try:
-        await callback.message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest:
-        await callback.message.answer(text, reply_markup=markup)
 
 
 def create_router() -> Router:

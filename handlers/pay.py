@@ -38,6 +38,8 @@ from bot.services.users import Profile
 from bot.settlement import outcome_text
 from bot.states import Pay
 from handlers.answers import alert, answer_now
+from handlers.answers import delete as delete_message
+from handlers.answers import edit as edit_message
 
 UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
 
@@ -78,7 +80,7 @@ async def start(message: Message, state: FSMContext, catalogue: CatalogueService
 async def show_categories(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService) -> None:
     await state.set_state(Pay.browse)
     await state.update_data(view="categories", page=0, choices=[])
-    await _edit(callback, _("Choose a category, or type part of a service name to search."),
+    await edit_message(callback, _("Choose a category, or type part of a service name to search."),
                 kb.categories(flow["flow"], await catalogue.categories(), 0))
 
 
@@ -89,7 +91,7 @@ async def open_category(
         alert(callback_answer, _("This category is empty now."))
         return
     await state.update_data(view="services", page=0, choices=[s.id for s in services])
-    await _edit(callback, _("{category}: choose a service.").format(category=shown(services[0].category.name)),
+    await edit_message(callback, _("{category}: choose a service.").format(category=shown(services[0].category.name)),
                 kb.services(flow["flow"], services, 0))
 
 
@@ -102,11 +104,11 @@ async def turn_page(
     if current == Pay.form.state:
         await _render_field(callback.message, state, catalogue, edit=True, page=page)
     elif flow.get("view") == "categories":
-        await _edit(callback, _("Choose a category, or type part of a service name to search."),
+        await edit_message(callback, _("Choose a category, or type part of a service name to search."),
                     kb.categories(flow["flow"], await catalogue.categories(), page))
     else:
         services = await _choices(catalogue, flow)
-        await _edit(callback, _("Choose a service."), kb.services(flow["flow"], services, page))
+        await edit_message(callback, _("Choose a service."), kb.services(flow["flow"], services, page))
 
 
 async def search(message: Message, state: FSMContext, catalogue: CatalogueService) -> None:
@@ -416,7 +418,7 @@ async def choose_card(callback: CallbackQuery, callback_data: PayCb, state: FSMC
     await state.update_data(card_id=card.id)
     text = summary(service=form.service.name, account_display=display, amount=flow["amount"],
                    card=f"{card.name} ({card.masked})", can_cancel=form.service.can_cancel)
-    await _edit(callback, text, kb.confirm(flow["flow"]))
+    await edit_message(callback, text, kb.confirm(flow["flow"]))
 
 
 def _account_display(form: ServiceForm, answers: dict[str, str]) -> list[list[str]]:
@@ -459,11 +461,11 @@ async def typed_code(message: Message, state: FSMContext, payments: PaymentsServ
     except CardError:
         await message.answer(_("The code has 6 digits. Please type it again."), reply_markup=kb.code(data["flow"]))
         return
-    await _delete(message, bot)
+    await delete_message(message, bot)
     waiting = await message.answer(_("Paying…"))
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
         result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)
-    await _delete(waiting, bot)
+    await delete_message(waiting, bot)
     await report(message, state, result)
 
 
@@ -549,7 +551,7 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
             lines.append("⚠️ " + _("debt {amount} sum").format(amount=format_sums(flow["debt"])))
         lines.append(_("Type the amount in sums, from {min} to {max}.").format(
             min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
-        await _edit(callback, "\n".join(lines), kb.amount(flow["flow"], flow.get("debt")))
+        await edit_message(callback, "\n".join(lines), kb.amount(flow["flow"], flow.get("debt")))
     elif current == Pay.confirm.state:
         await callback.message.delete()
         await ask_card(callback.message, state, cards, profile)
@@ -562,7 +564,7 @@ async def cancel(callback: CallbackQuery, state: FSMContext, flow: dict, payment
     if flow.get("payment_id"):
         await payments.abandon(profile.id, flow["payment_id"])
     await state.clear()
-    await _edit(callback, _("The payment is cancelled. Nothing was charged."), None)
+    await edit_message(callback, _("The payment is cancelled. Nothing was charged."), None)
     await callback.message.answer(_("What would you like to do?"), reply_markup=menu_kb.main_menu())
 
 
@@ -574,18 +576,6 @@ async def step_hint(message: Message) -> None:
     await message.answer(_("Please use the buttons above."))
 
 
-async def _edit(callback: CallbackQuery, text: str, markup) -> None:
-    try:
-        await callback.message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest:
-        await callback.message.answer(text, reply_markup=markup)
-
-
-async def _delete(message: Message, bot: Bot) -> None:
-    try:
-        await bot.delete_message(message.chat.id, message.message_id)
-    except TelegramBadRequest:
-        pass
 
 
 async def _choices(catalogue: CatalogueService, flow: dict) -> list[Service]:
