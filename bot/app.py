@@ -29,6 +29,7 @@ from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
+from bot.providers.payme import PaymeClient
 from bot.reminders import start_reminders, stop_reminders
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
@@ -41,6 +42,7 @@ from bot.settings import Settings
 from bot.settlement import start_worker, stop_worker
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
 from bot.storage.fsm import SqlStorage
+from bot.webapp.server import start_webapp, stop_webapp
 from handlers import build_routers
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Services:
     i18n: I18n
     users: UserService
     paylov: PaylovClient
+    payme: PaymeClient | None
     cards: CardsService
     catalogue: CatalogueService
     accounts: AccountsService
@@ -81,6 +84,9 @@ class Services:
             "payments": self.payments,
             "history": self.history,
             "homes": self.homes,
+            "payme": self.payme,
+            "paylov": self.paylov,
+            "sessionmaker": self.sessionmaker,
         }
 
 
@@ -105,9 +111,14 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
             consumer_key=settings.PAYLOV_CONSUMER_KEY,
             consumer_secret=settings.PAYLOV_CONSUMER_SECRET.get_secret_value(),
         )
+        payme = None
+        if settings.payme_configured:
+            payme = PaymeClient(http, base_url=settings.PAYME_BASE_URL, merchant_id=settings.PAYME_MERCHANT_ID,
+                                key=settings.PAYME_KEY.get_secret_value())
         catalogue = CatalogueService(paylov, ttl=settings.CATALOGUE_TTL)
         cards = CardsService(
-            sessionmaker, paylov, allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset()
+            sessionmaker, paylov, payme=payme,
+            allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset(),
         )
         yield Services(
             settings=settings,
@@ -117,6 +128,7 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
             i18n=I18n(path=LOCALES, default_locale="en", domain="messages"),
             users=UserService(sessionmaker),
             paylov=paylov,
+            payme=payme,
             cards=cards,
             catalogue=catalogue,
             accounts=AccountsService(paylov),
@@ -124,7 +136,7 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
                 intervals=tuple(settings.STATUS_CHECK_INTERVALS),
                 give_up_after=settings.STATUS_GIVE_UP_AFTER,
                 paying_stale_after=settings.PAYING_STALE_AFTER,
-            )),
+            ), payme=payme, settlement_card_id=settings.PAYLOV_SETTLEMENT_CARD_ID),
             history=HistoryService(sessionmaker, paylov, catalogue),
             homes=HomesService(sessionmaker, today=today or _tashkent_today),
             sandboxes=sandboxes,
@@ -134,15 +146,26 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
 async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], stack: AsyncExitStack) -> Settings:
     from bot.sandbox.paylov import PaylovSandbox
     from bot.sandbox.paylov_catalogue import seed_outside_payments
+    from bot.sandbox.payme import PaymeSandbox
 
     paylov = PaylovSandbox()
     url = await paylov.start()
     stack.push_async_callback(paylov.stop)
     seed_outside_payments(paylov)
+    settlement_card = paylov.add_merchant_card()
     sandboxes["paylov"] = paylov
     logger.info("sandbox Paylov emulator at %s", url)
+    payme = PaymeSandbox()
+    payme_url = await payme.start()
+    stack.push_async_callback(payme.stop)
+    sandboxes["payme"] = payme
+    logger.info("sandbox Payme emulator at %s", payme_url)
     return settings.model_copy(
         update={
+            "PAYME_BASE_URL": payme_url,
+            "PAYME_MERCHANT_ID": payme.merchant_id,
+            "PAYME_KEY": SecretStr(payme.key),
+            "PAYLOV_SETTLEMENT_CARD_ID": settlement_card,
             "ALLOW_TEST_CARDS": True,
             "PAYLOV_BASE_URL": url,
             "PAYLOV_USERNAME": PaylovSandbox.USERNAME,
@@ -194,6 +217,9 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     dp.shutdown.register(stop_worker)
     dp.startup.register(start_reminders)
     dp.shutdown.register(stop_reminders)
+    if settings.CARD_VAULT == "payme" and services.payme is not None:
+        dp.startup.register(start_webapp)
+        dp.shutdown.register(stop_webapp)
     return dp
 
 

@@ -28,6 +28,12 @@ RULES = {
     "number_forgotten": __("For your safety I don't keep card numbers. Please send the card number again."),
     "card_not_found": __("This card is not available."),
     "bad_name": __("A name is 1 to {max} characters. Please send another one."),
+    # Payme cards (bot.services.cards, the card page)
+    "card_inactive": __("The card “{name}” no longer works at Payme. Please choose another card or add it again."),
+    "card_not_verified": __("Payme has not confirmed this card. Please add it again."),
+    "payme_unavailable": __("Payme cards cannot be used right now. Please try later or use another card."),
+    "not_registered": __("Please open the bot and share your phone number first."),
+    "bad_signature": __("Please open this page with the “Add a card” button in the bot."),
 }
 
 PROVIDER = {
@@ -52,6 +58,13 @@ PROVIDER = {
     "server_error": __("The payment provider has a problem. Please try again later."),
     "gateway_not_working": __("The payment provider has a problem. Please try again later."),
     "card_is_already_activated": __("This card is already added."),
+    # Payme Subscribe (JSON-RPC error codes, providers.md)
+    "-31002": __("The bank's processing center reported an error. Please try again later."),
+    "-31300": __("The card number or expiry is wrong. Please check them."),
+    "-31301": __("The bank refused this card: it is expired, blocked, or has no SMS notifications."),
+    "-31303": __("Not enough money on the card."),
+    "-31400": __("This card is not available."),
+    "-31630": __("Payme has not confirmed this card. Please add it again."),
 }
 
 

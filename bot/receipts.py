@@ -34,11 +34,34 @@ def receipt(payment: PaymentView) -> str:
         _("Amount: <b>{amount} sum</b>").format(amount=format_sums(payment.amount)),
         _("Card: {card}").format(card=payment.card_masked),
         _("Date: {date}").format(date=shown(payment.paid_at or missing)),
+    ]
+    if payment.rail == "payme":  # both sides' references: the charge at Payme, the bill at Paylov
+        lines.append(_("Payme receipt: {id}").format(id=shown(payment.receipt_id or missing)))
+    lines += [
         _("Payment reference: {ref}").format(ref=shown(payment.payment_ref or missing)),
         _("Transaction: {id}").format(id=shown(payment.transaction_id or missing)),
         _("Terminal: {terminal}").format(terminal=shown(payment.epos_terminal or missing)),
     ]
     return "\n".join(lines)
+
+
+def settling(payment: PaymentView) -> str:
+    return _(
+        "⏳ Your card was charged {amount} sum (Payme receipt {receipt}). The provider has not yet confirmed the "
+        "payment for {service}; I'm checking and will tell you. If it cannot be paid, the money goes back to the card."
+    ).format(amount=format_sums(payment.amount), receipt=shown(payment.receipt_id or "—"),
+             service=shown(payment.service_name))
+
+
+def refund(payment: PaymentView, *, done: bool) -> str:
+    head = _("↩️ <b>Not paid</b>: {service}, {amount} sum.").format(
+        service=shown(payment.service_name), amount=format_sums(payment.amount))
+    body = (_("The provider did not accept the payment, so the charge was cancelled: {amount} sum is back on "
+              "the card {card}.") if done else
+            _("The provider did not accept the payment, so I cancelled the charge: {amount} sum is on its way back "
+              "to the card {card}. I'll tell you when it arrives."))
+    return "\n".join([head, body.format(amount=format_sums(payment.amount), card=payment.card_masked),
+                      _("Payme receipt: {id}").format(id=shown(payment.receipt_id or "—"))])
 
 
 def failure(payment: PaymentView, reason: str) -> str:

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     PAYME_BASE_URL: str | None = None
     PAYME_MERCHANT_ID: str | None = None
     PAYME_KEY: SecretStr | None = None
+    PAYLOV_SETTLEMENT_CARD_ID: str | None = Field(
+        default=None, description="the merchant's own Paylov card that settles bills charged through Payme receipts"
+    )
+
+    CARD_VAULT: Literal["paylov", "payme"] = Field(default="paylov", description="where new cards are saved")
+    WEBAPP_URL: str | None = Field(default=None, description="public HTTPS address of the bot's web server")
+    WEBAPP_HOST: str = Field(default="127.0.0.1", description="where the bot's web server (the card page) listens")
+    WEBAPP_PORT: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
 
     DATABASE_URL: str = "sqlite+aiosqlite:///./data/bot.db"
     REDIS_URL: str | None = None
@@ -48,6 +56,10 @@ class Settings(BaseSettings):
 
     REMINDER_TICK: float = Field(default=300, gt=0, description="seconds between looks for due monthly reminders")
 
+    OPERATOR_CHAT_ID: int | None = Field(default=None, description="where the daily reconciliation is reported")
+    RECONCILE_HOUR: int = Field(default=6, ge=0, le=23, description="Tashkent hour after which yesterday is reconciled")
+    RECONCILE_TICK: float = Field(default=600, gt=0, description="seconds between looks for a due reconciliation")
+
     @model_validator(mode="after")
     def _live_needs_credentials(self) -> Settings:
         if self.PROVIDERS == "live":
@@ -55,7 +67,15 @@ class Settings(BaseSettings):
                          "PAYLOV_CONSUMER_KEY", "PAYLOV_CONSUMER_SECRET"):
                 if not getattr(self, name):
                     raise ValueError(f"{name} is required when PROVIDERS=live")
+            if self.CARD_VAULT == "payme":
+                for name in ("PAYME_BASE_URL", "PAYME_MERCHANT_ID", "PAYME_KEY", "PAYLOV_SETTLEMENT_CARD_ID"):
+                    if not getattr(self, name):
+                        raise ValueError(f"{name} is required when CARD_VAULT=payme")
         return self
+
+    @property
+    def payme_configured(self) -> bool:
+        return bool(self.PAYME_BASE_URL and self.PAYME_MERCHANT_ID and self.PAYME_KEY)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -15,13 +15,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
 from bot.labels import shown
-from bot.receipts import failure, receipt
+from bot.receipts import failure, receipt, refund, settling
 from bot.services.payments import PaymentsService, PayResult
 from bot.services.users import UserService
 
 logger = logging.getLogger(__name__)
 
-FINAL = ("paid", "failed", "gave_up")
+# Outcomes the user hears about from the worker; "refunding" too: money left the card and is on its way back.
+FINAL = ("paid", "failed", "gave_up", "refunding", "refunded")
 
 
 class SettlementWorker:
@@ -80,6 +81,16 @@ def outcome_text(result: PayResult) -> str:
         return receipt(payment)
     if result.outcome == "failed":
         return failure(payment, _("The provider cancelled the payment."))
+    if result.outcome == "settling":
+        return settling(payment)
+    if result.outcome in ("refunding", "refunded"):
+        return refund(payment, done=result.outcome == "refunded")
+    if payment.rail == "payme":
+        return _(
+            "I could not confirm the payment of {amount} sum for {service}. Please contact support with the Payme "
+            "receipt {receipt}; do not pay it again meanwhile."
+        ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+                 receipt=shown(payment.receipt_id or "—"))
     return _(
         "I could not confirm the payment of {amount} sum for {service}: the provider has not confirmed a charge. "
         "If money left your card, please contact support with the transaction ID {id}."

@@ -9,6 +9,7 @@ class Onboarding(StatesGroup):
 
 
 class AddCard(StatesGroup):
+    page = State()  # CARD_VAULT=payme: waiting for the card page to hand over a token
     number = State()
     expiry = State()
     code = State()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from aiogram import Bot, F, Router, html
+from aiogram import Bot, Dispatcher, F, Router, html
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.cards import CardError
@@ -19,9 +20,10 @@ from bot.keyboards.callbacks import AddCardAction, AddCardCb, CardAction, CardCb
 from bot.outcomes import provider_text, rule_text
 from bot.providers.errors import ProviderError, ProviderRejected
 from bot.services.cards import CardFlowError, CardsService, CardView
-from bot.services.users import Profile
+from bot.services.users import Profile, UserService
 from bot.settings import Settings
 from bot.states import AddCard
+from bot.webapp.server import WebAppServer
 from handlers.answers import alert, answer_now
 from handlers.answers import delete as delete_message
 from handlers.answers import edit as edit_message
@@ -46,6 +48,7 @@ def list_text(cards: list[CardView]) -> str:
                 masked=card.masked,
                 expiry=card.expiry_display,
             )
+            + ("" if card.active else " — " + _("⚠️ no longer works at Payme; remove it or add it again"))
         )
     return "\n".join(lines)
 
@@ -58,6 +61,10 @@ def card_text(card: CardView) -> str:
     ]
     if card.owner:
         lines.append(_("Owner: {owner}").format(owner=html.quote(card.owner)))
+    if card.vault == "payme":
+        lines.append(_("Saved at Payme"))
+    if not card.active:
+        lines.append(_("⚠️ This card no longer works at Payme and cannot pay. Remove it, or add it again."))
     if card.is_default:
         lines.append(_("⭐ Default card for payments"))
     return "\n".join(lines)
@@ -65,7 +72,10 @@ def card_text(card: CardView) -> str:
 
 async def show_cards(message: Message, state: FSMContext, profile: Profile, cards: CardsService) -> None:
     await state.clear()
-    items = await cards.list(profile.id)
+    try:
+        items = await cards.refresh(profile.id)  # Payme tokens are asked whether they still work
+    except ProviderError:
+        items = await cards.list(profile.id)
     await message.answer(list_text(items), reply_markup=kb.card_list(items))
 
 
@@ -125,20 +135,53 @@ async def remove(callback: CallbackQuery, callback_data: CardCb, cards: CardsSer
 
 
 async def start_adding(
-    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer,
+    settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
 ) -> None:
     await state.set_data({})
-    await begin_adding(callback, state, cards, callback_answer)
+    await begin_adding(callback, state, cards, callback_answer, settings, profile, webapp)
+
+
+async def card_added(bot: Bot, dispatcher: Dispatcher, i18n: I18n, users: UserService, cards: CardsService,
+                     user_id: int, card: CardView) -> None:
+    """The card page saved a Payme card: say so in the chat, and go back to a payment that was waiting for it."""
+    state = dispatcher.fsm.get_context(bot, chat_id=user_id, user_id=user_id)
+    profile = await users.get(user_id)
+    with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
+        text = _("✅ The card “{name}” ({masked}) is added.").format(name=html.quote(card.name), masked=card.masked)
+        saved = (await state.get_data()).get("resume_pay")
+        if saved and profile is not None:
+            message = await bot.send_message(user_id, text)
+            from handlers.pay import resume_after_card
+
+            await resume_after_card(message, state, cards, profile, saved)
+            return
+        if await state.get_state() == AddCard.page.state:
+            await state.clear()
+        items = await cards.list(user_id)
+        await bot.send_message(user_id, text + "\n\n" + list_text(items), reply_markup=kb.card_list(items))
 
 
 async def begin_adding(
-    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer,
+    settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
 ) -> None:
     """Also entered from the pay flow, whose answers wait in FSM data under `resume_pay`."""
     try:
         await cards.ensure_unlocked(callback.from_user.id)
     except CardFlowError as error:
         alert(callback_answer, rule_text(error.code, **error.params))
+        return
+    if settings.CARD_VAULT == "payme":
+        if webapp is None:
+            alert(callback_answer, rule_text("payme_unavailable"))
+            return
+        await state.set_state(AddCard.page)
+        await callback.message.answer(
+            _("Cards are added on Payme's secure page: the number goes straight to Payme, the bot never sees it. "
+              "Open the page, type the card and the SMS code, and I'll confirm here."),
+            reply_markup=kb.card_page(webapp.page_url(profile.language)),
+        )
         return
     await state.set_state(AddCard.number)
     await callback.message.answer(
@@ -313,6 +356,7 @@ async def _finish(message: Message, state: FSMContext, cards: CardsService, prof
 async def step_hint(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     hints = {
+        AddCard.page.state: _("Please add the card on the page: tap “Open the card page” above."),
         AddCard.expiry.state: _("Please send the expiry as text, like 03/29."),
         AddCard.code.state: _("Please type the 6-digit code from the SMS."),
         AddCard.name.state: _("Please send a name for the card as text, or tap Skip."),

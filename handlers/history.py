@@ -16,9 +16,11 @@ from bot.domain.money import format_sums
 from bot.filters import Registered
 from bot.keyboards import history as kb
 from bot.keyboards import menu as menu_kb
-from bot.keyboards.callbacks import HistoryAction, HistoryCb
+from bot.keyboards.callbacks import HistoryAction, HistoryCb, ReceiptCb
 from bot.labels import shown, trim
-from bot.receipts import failure, pending, receipt
+from bot.outcomes import provider_text
+from bot.providers.errors import ProviderError
+from bot.receipts import failure, pending, receipt, refund, settling
 from bot.services.catalogue import CatalogueService
 from bot.services.history import (
     Entry,
@@ -137,7 +139,11 @@ async def open_entry(callback: CallbackQuery, callback_data: HistoryCb, profile:
         return
     entry = shown_history.entries[callback_data.idx]
     text = await entry_text(entry, profile, payments)
-    await callback.message.edit_text(text, reply_markup=kb.back_to_view(month, callback_data.svc, callback_data.page))
+    sms = entry.payment_id if entry.payment_id is not None and entry.state == "paid" else None
+    if sms is not None and (await payments.get(profile.id, sms)).receipt_id is None:
+        sms = None  # only a Payme receipt can be texted
+    await callback.message.edit_text(text, reply_markup=kb.back_to_view(month, callback_data.svc, callback_data.page,
+                                                                        sms_payment=sms))
 
 
 async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService) -> str:
@@ -160,7 +166,25 @@ async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService) 
         return failure(payment, _("You can pay it again from the menu."))
     if entry.state == "unknown":
         return pending(payment)
+    if entry.state == "settling":
+        return settling(payment)
+    if entry.state in ("refunding", "refunded"):
+        return refund(payment, done=entry.state == "refunded")
     return _("This payment was not completed and your card was not charged. You can pay it again from the menu.")
+
+
+async def send_receipt_sms(callback: CallbackQuery, callback_data: ReceiptCb, profile: Profile,
+                           payments: PaymentsService, callback_answer: CallbackAnswer) -> None:
+    """receipts.send: Payme texts the receipt to the phone the user shared."""
+    try:
+        await payments.send_receipt(profile.id, callback_data.payment, profile.phone)
+    except PaymentClosed:
+        alert(callback_answer, _("This payment is not available."))
+        return
+    except ProviderError as error:
+        alert(callback_answer, provider_text(error))
+        return
+    alert(callback_answer, _("Payme is sending the receipt to {phone} by SMS.").format(phone=profile.phone))
 
 
 async def pay_from_history(callback: CallbackQuery, state: FSMContext, catalogue: CatalogueService,
@@ -180,4 +204,5 @@ def create_router() -> Router:
     router.callback_query.register(pick_service, HistoryCb.filter(F.action == HistoryAction.services))
     router.callback_query.register(open_entry, HistoryCb.filter(F.action == HistoryAction.open))
     router.callback_query.register(pay_from_history, HistoryCb.filter(F.action == HistoryAction.pay))
+    router.callback_query.register(send_receipt_sms, ReceiptCb.filter())
     return router

@@ -18,10 +18,11 @@ from bot.keyboards import homes as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import HomeAction, HomeCb
 from bot.labels import shown
+from bot.outcomes import rule_text
 from bot.providers.errors import ProviderError
 from bot.receipts import summary
 from bot.services.accounts import AccountsService
-from bot.services.cards import CardsService
+from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService
 from bot.services.homes import HomeError, HomesService, HomeView
 from bot.services.payments import PaymentClosed, PaymentsService
@@ -152,6 +153,10 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
             payment = await payments.open(user_id=profile.id, intent_key=flow, service=form.service,
                                           account=home.account, account_display=home.account_display, amount=debt,
                                           card_id=default.id)
+        except CardFlowError as error:  # the default card no longer works: choose another
+            await callback.message.answer(rule_text(error.code, **error.params))
+            await ask_card(callback.message, state, cards, profile)
+            return
         except PaymentClosed:
             await callback.message.answer(_("This payment is closed."))
             return
@@ -160,7 +165,7 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
         await callback.message.answer(summary(service=form.service.name, account_display=home.account_display,
                                               amount=debt, card=f"{default.name} ({default.masked})",
                                               can_cancel=form.service.can_cancel))
-        result = await payments.send_code(profile.id, payment.id, profile.phone)
+        result = await payments.start(profile.id, payment.id, profile.phone)
     await report(callback.message, state, result)
 
 

@@ -35,8 +35,10 @@ from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService, Service, ServiceForm
 from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.users import Profile
+from bot.settings import Settings
 from bot.settlement import outcome_text
 from bot.states import Pay
+from bot.webapp.server import WebAppServer
 from handlers.answers import alert, answer_now
 from handlers.answers import delete as delete_message
 from handlers.answers import edit as edit_message
@@ -397,20 +399,23 @@ async def resume_after_card(message: Message, state: FSMContext, cards: CardsSer
 
 
 async def add_card(
-    callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService, callback_answer: CallbackAnswer
+    callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService, callback_answer: CallbackAnswer,
+    settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
 ) -> None:
     from handlers.cards import begin_adding
 
     await state.set_data({"resume_pay": flow})
-    await begin_adding(callback, state, cards, callback_answer)
+    await begin_adding(callback, state, cards, callback_answer, settings, profile, webapp)
 
 
 async def choose_card(callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
                       catalogue: CatalogueService, cards: CardsService, callback_answer: CallbackAnswer) -> None:
     try:
         card = await cards.get(callback.from_user.id, callback_data.value)
+        if not card.active:
+            raise CardFlowError("card_inactive", name=card.name)
     except CardFlowError as error:
-        alert(callback_answer, rule_text(error.code))
+        alert(callback_answer, rule_text(error.code, **error.params))
         return
     form = await catalogue.form(flow["service_id"])
     display = _account_display(form, flow["answers"])
@@ -426,7 +431,8 @@ def _account_display(form: ServiceForm, answers: dict[str, str]) -> list[list[st
 
 
 async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                  payments: PaymentsService, profile: Profile, bot: Bot, callback_answer: CallbackAnswer) -> None:
+                  payments: PaymentsService, cards: CardsService, profile: Profile, bot: Bot,
+                  callback_answer: CallbackAnswer) -> None:
     service = await catalogue.service(flow["service_id"])
     form = await catalogue.form(flow["service_id"])
     if service is None or not service.payable:
@@ -439,7 +445,14 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
             account=forms.account(form.fields, flow["answers"]), account_display=_account_display(form, flow["answers"]),
             amount=flow["amount"], card_id=flow["card_id"],
         )
-    except (CardFlowError, PaymentClosed):
+    except CardFlowError as error:
+        if error.code != "card_inactive":
+            await callback.message.answer(_("This payment is closed."))
+            return
+        await callback.message.answer(rule_text(error.code, **error.params))  # the token died since it was chosen
+        await ask_card(callback.message, state, cards, profile)
+        return
+    except PaymentClosed:
         await callback.message.answer(_("This payment is closed."))
         return
     await state.set_state(Pay.code)
@@ -449,7 +462,7 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
     except TelegramBadRequest:
         pass
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
-        result = await payments.send_code(profile.id, payment.id, profile.phone)
+        result = await payments.start(profile.id, payment.id, profile.phone)
     await report(callback.message, state, result)
 
 
@@ -494,7 +507,10 @@ async def report(message: Message, state: FSMContext, result: PayResult) -> None
                                "Type the code again to retry."), reply_markup=kb.code(flow))
     elif result.outcome == "paid":
         await state.clear()
-        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id))
+        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=payment.rail == "payme"))
+    elif result.outcome in ("settling", "refunding", "refunded"):
+        await state.clear()
+        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
     elif result.outcome == "failed":
         await state.set_state(Pay.confirm)
         await state.update_data(flow=secrets.token_hex(4), payment_id=None)
@@ -519,9 +535,10 @@ def _failure_reason(payment) -> str:
 
 
 async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                payments: PaymentsService, profile: Profile, bot: Bot, callback_answer: CallbackAnswer) -> None:
+                payments: PaymentsService, cards: CardsService, profile: Profile, bot: Bot,
+                callback_answer: CallbackAnswer) -> None:
     """A new intent with the same answers: the failed payment stays failed in the ledger."""
-    await confirm(callback, state, flow, catalogue, payments, profile, bot, callback_answer)
+    await confirm(callback, state, flow, catalogue, payments, cards, profile, bot, callback_answer)
 
 
 # ---- back, cancel, stale -------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.logs import RedactingFilter
+from bot.sandbox import paylov_catalogue as paylov_data
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox
+from bot.sandbox.payme import PaymeSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.settings import Settings, load_settings
 
@@ -46,7 +48,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture
 async def telegram() -> AsyncIterator[TelegramDouble]:
-    async with TelegramDouble() as double:
+    async with TelegramDouble(test_environment=True) as double:  # Mini App pages on http://127.0.0.1
         yield double
 
 
@@ -72,12 +74,22 @@ def provider_clock() -> Clock:
 async def paylov(provider_clock: Clock) -> AsyncIterator[PaylovSandbox]:
     sandbox = PaylovSandbox(clock=provider_clock, slow_delay=2.0)
     await sandbox.start()
+    sandbox.add_merchant_card()
     yield sandbox
     await sandbox.stop()
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbox) -> Callable[..., Settings]:
+async def payme(provider_clock: Clock) -> AsyncIterator[PaymeSandbox]:
+    sandbox = PaymeSandbox(clock=provider_clock, slow_delay=2.0)
+    await sandbox.start()
+    yield sandbox
+    await sandbox.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbox,
+                  payme: PaymeSandbox) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {
             "BOT_TOKEN": BOT_TOKEN,
@@ -90,6 +102,11 @@ def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbo
             "PAYLOV_CONSUMER_SECRET": PaylovSandbox.CONSUMER_SECRET,
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
             "ALLOW_TEST_CARDS": True,
+            "PAYME_BASE_URL": payme.base_url,
+            "PAYME_MERCHANT_ID": payme.merchant_id,
+            "PAYME_KEY": payme.key,
+            "PAYLOV_SETTLEMENT_CARD_ID": paylov_data.SETTLEMENT_CARD_ID,
+            "WEBAPP_PORT": 0,
         }
         values.update(overrides)
         AUDIT.databases.append(tmp_path / "bot.db")

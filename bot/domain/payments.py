@@ -18,6 +18,13 @@ class PaymentState(StrEnum):
     paid = "paid"
     failed = "failed"  # nothing was charged
     unknown = "unknown"  # pay may or may not have happened: only transaction/status decides
+    # The Payme rail (a card saved at Payme): the user's card is charged by a Payme receipt, and the bill is then
+    # paid through Paylov with the merchant's settlement card.
+    charging = "charging"  # receipts.pay was sent; its answer not yet recorded
+    charged = "charged"  # the receipt is paid (state 4); the bill is not yet paid at Paylov
+    settling = "settling"  # Paylov's pay for the bill was sent; transaction/status decides
+    refunding = "refunding"  # the bill could not be paid: receipts.cancel was sent (state 21)
+    refunded = "refunded"  # the receipt is cancelled (state 50): the money went back to the card
 
 
 _S = PaymentState
@@ -27,13 +34,24 @@ _S = PaymentState
 #                    before re-create) or never reached the provider (connect failed).
 # unknown -> created: transaction/status says the transaction is still only `created`: nothing was charged.
 # Never: created -> paid (only a pay call or a status check after one proves payment), anything out of paid/failed.
+#
+# The Payme rail: draft -> charging -> charged -> settling -> paid, where
+# charging -> unknown: receipts.pay got no answer; receipts.check decides (unknown -> charged or failed).
+# settling -> charged: Paylov's pay never arrived (connect failed): the bill may be paid again.
+# charged/settling -> refunding -> refunded: the bill cannot be paid, so the charge is cancelled.
+# Never: a charged payment -> failed (money left the card: it ends paid or refunded).
 TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
-    _S.draft: frozenset({_S.created, _S.failed}),
+    _S.draft: frozenset({_S.created, _S.failed, _S.charging}),
     _S.created: frozenset({_S.created, _S.paying, _S.failed}),
     _S.paying: frozenset({_S.paid, _S.failed, _S.unknown, _S.created}),
-    _S.unknown: frozenset({_S.paid, _S.failed, _S.created}),
+    _S.unknown: frozenset({_S.paid, _S.failed, _S.created, _S.charged}),
+    _S.charging: frozenset({_S.charged, _S.failed, _S.unknown}),
+    _S.charged: frozenset({_S.settling, _S.refunding}),
+    _S.settling: frozenset({_S.paid, _S.charged, _S.refunding}),
+    _S.refunding: frozenset({_S.refunded}),
     _S.paid: frozenset(),
     _S.failed: frozenset(),
+    _S.refunded: frozenset(),
 }
 
 

@@ -101,3 +101,9 @@ class HomeCb(CallbackData, prefix="home"):
     action: HomeAction
     id: int = 0
     day: int = 0
+
+
+class ReceiptCb(CallbackData, prefix="rcpt"):
+    """Payme texts the receipt of this payment (our row id; ownership is re-checked) to the user's phone."""
+
+    payment: int

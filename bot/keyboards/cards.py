@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -12,6 +12,8 @@ from bot.services.cards import CardView
 
 def card_label(card: CardView) -> str:
     star = "⭐ " if card.is_default else ""
+    if not card.active:
+        star = "⚠️ "
     return f"{star}{card.name} · •{card.last4} · {card.expiry_display}"
 
 
@@ -45,6 +47,15 @@ def confirm_remove(card: CardView) -> InlineKeyboardMarkup:
 def cancel_adding() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✖ Cancel"), callback_data=AddCardCb(action=AddCardAction.cancel))
+    return builder.as_markup()
+
+
+def card_page(url: str) -> InlineKeyboardMarkup:
+    """The Payme card page opens as a Mini App inside Telegram, which hands it the signed initData."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("💳 Open the card page"), web_app=WebAppInfo(url=url))
+    builder.button(text=_("✖ Cancel"), callback_data=AddCardCb(action=AddCardAction.cancel))
+    builder.adjust(1)
     return builder.as_markup()
 
 

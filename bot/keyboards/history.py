@@ -6,10 +6,11 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.callbacks import HistoryAction, HistoryCb
+from bot.keyboards.callbacks import HistoryAction, HistoryCb, ReceiptCb
 from bot.keyboards.common import page_of
 
-MARKS = {"paid": "✅", "failed": "❌", "unknown": "⏳", "pending": "⏳"}
+MARKS = {"paid": "✅", "failed": "❌", "unknown": "⏳", "pending": "⏳", "settling": "⏳", "refunding": "↩️",
+         "refunded": "↩️"}
 
 
 def as_int(month: tuple[int, int]) -> int:
@@ -59,8 +60,10 @@ def services(names: list[str], month: tuple[int, int]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def back_to_view(month: tuple[int, int], svc: int, page: int) -> InlineKeyboardMarkup:
+def back_to_view(month: tuple[int, int], svc: int, page: int, *, sms_payment: int | None = None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if sms_payment is not None:
+        builder.button(text=_("📱 Send the receipt by SMS"), callback_data=ReceiptCb(payment=sms_payment))
     builder.button(text=_("« Back"), callback_data=HistoryCb(action=HistoryAction.view, month=as_int(month), svc=svc,
                                                               page=page))
     return builder.as_markup()

@@ -8,16 +8,20 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.money import format_sums
-from bot.keyboards.callbacks import HomeAction, HomeCb
+from bot.keyboards.callbacks import HomeAction, HomeCb, ReceiptCb
 from bot.labels import trim
 from bot.services.homes import HomeView
 
 SUGGESTED_NAMES = (__("Home"), __("Parents"), __("Dacha"))
 
 
-def save_offer(payment_id: int) -> InlineKeyboardMarkup:
+def save_offer(payment_id: int, *, sms: bool = False) -> InlineKeyboardMarkup:
+    """Under a receipt: save the account; for a Payme-card payment also have Payme text the receipt."""
     builder = InlineKeyboardBuilder()
     builder.button(text=_("🏠 Save this account"), callback_data=HomeCb(action=HomeAction.save, id=payment_id))
+    if sms:
+        builder.button(text=_("📱 Send the receipt by SMS"), callback_data=ReceiptCb(payment=payment_id))
+    builder.adjust(1)
     return builder.as_markup()
 
 

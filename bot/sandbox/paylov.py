@@ -206,6 +206,17 @@ class PaylovSandbox(EmulatorServer):
                               "serviceId": service_id})
         return transaction_id
 
+    def add_merchant_card(self, card_id: str = "", number: str = "", balance: int = 0) -> str:
+        """The merchant's own card (no user, no SMS code), which settles bills charged through Payme receipts."""
+        card_id = card_id or data.SETTLEMENT_CARD_ID
+        self._cards[card_id] = _Card("merchant", card_id, number or data.SETTLEMENT_CARD_NUMBER, data.TEST_EXPIRY,
+                                     data.TEST_PHONE, balance or data.SETTLEMENT_BALANCE, "settlement")
+        return card_id
+
+    def merchant_card_balance(self, card_id: str = "") -> int:
+        """In tiyin."""
+        return self._cards[card_id or data.SETTLEMENT_CARD_ID].balance
+
     def card_balance(self, user_id: str, card_id: str) -> int:
         """In tiyin."""
         card = self._cards.get(card_id)

@@ -124,6 +124,12 @@ CARD_OWNER = "TEST USER"
 # Any other Luhn-valid UzCard/HUMO number binds with this balance (tiyin); other prefixes are refused.
 SUPPORTED_PREFIXES = ("8600", "9860")
 DEFAULT_BALANCE = 100_000_000
+TEST_PHONE = "998901234567"
+
+# The merchant's settlement card: pays at Paylov the bills whose money a Payme receipt took from the user's card.
+SETTLEMENT_CARD_ID = "merchant-settlement-0001"
+SETTLEMENT_CARD_NUMBER = "8600990000000007"
+SETTLEMENT_BALANCE = 10_000_000_000  # tiyin: 100 million sums
 
 # The sandbox's test user: the demo's default Telegram id. A live-Telegram tester can start the demo with their own
 # --user-id; these payments were "made in another app", so history shows the merge with our own ledger.

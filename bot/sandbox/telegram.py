@@ -96,7 +96,9 @@ Handler = Callable[[dict], Awaitable[Any]]
 
 class TelegramDouble:
     def __init__(self, *, bot_id: int = 42, token: str | None = None, username: str = "sandbox_pay_bot",
-                 first_name: str = "Pay Bot") -> None:
+                 first_name: str = "Pay Bot", test_environment: bool = False) -> None:
+        # Telegram's test environment lets Mini Apps be plain-HTTP links (the Mini App spec), for local pages.
+        self.test_environment = test_environment
         self.bot_id = bot_id
         self.username = username
         self.first_name = first_name
@@ -364,7 +366,8 @@ class TelegramDouble:
     async def _send_message(self, params: dict) -> dict:
         user = self._user_of(params, writing=True)
         text, entities = _formatted_text(params)
-        inline, reply_keyboard = _reply_markup(params.get("reply_markup"), inline_only=False)
+        inline, reply_keyboard = _reply_markup(params.get("reply_markup"), inline_only=False,
+                                                    http_web_apps=self.test_environment)
         reply_to = _reply_to(user, params)
         msg = Msg(0, True, text=text, html=str(params.get("text", "")), entities=entities,
                   buttons=_buttons(inline), reply_to=reply_to,
@@ -398,7 +401,8 @@ class TelegramDouble:
     async def _edit_message_text(self, params: dict) -> dict:
         user, msg = self._editable(params)
         text, entities = _formatted_text(params)
-        inline, _ = _reply_markup(params.get("reply_markup"), inline_only=True)
+        inline, _ = _reply_markup(params.get("reply_markup"), inline_only=True,
+                                   http_web_apps=self.test_environment)
         if msg.kind != "text":
             raise bad("there is no text in the message to edit")
         if (text, entities, _buttons(inline)) == (msg.text, msg.entities, msg.buttons):
@@ -408,7 +412,8 @@ class TelegramDouble:
 
     async def _edit_message_reply_markup(self, params: dict) -> dict:
         user, msg = self._editable(params)
-        inline, _ = _reply_markup(params.get("reply_markup"), inline_only=True)
+        inline, _ = _reply_markup(params.get("reply_markup"), inline_only=True,
+                                   http_web_apps=self.test_environment)
         if _buttons(inline) == msg.buttons:
             raise bad(NOT_MODIFIED)
         return await self._apply_edit(user, msg, text=msg.text, html=msg.html, entities=msg.entities, inline=inline)
@@ -531,14 +536,15 @@ def _formatted_text(params: dict) -> tuple[str, list[dict]]:
     return text, entities
 
 
-def _reply_markup(markup: Any, *, inline_only: bool) -> tuple[list[list[dict]] | None, list[list[Button]] | None]:
+def _reply_markup(markup: Any, *, inline_only: bool,
+                  http_web_apps: bool = False) -> tuple[list[list[dict]] | None, list[list[Button]] | None]:
     """(inline keyboard rows, new reply keyboard); a reply keyboard of [] means ReplyKeyboardRemove."""
     if markup is None or markup == "":
         return None, None
     if not isinstance(markup, dict):
         raise bad("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        return _inline_keyboard(markup["inline_keyboard"]), None
+        return _inline_keyboard(markup["inline_keyboard"], http_web_apps), None
     if inline_only:
         raise bad("inline keyboard expected")
     if "keyboard" in markup:
@@ -550,7 +556,7 @@ def _reply_markup(markup: Any, *, inline_only: bool) -> tuple[list[list[dict]] |
     raise bad("can't parse reply keyboard markup JSON object")
 
 
-def _inline_keyboard(rows: Any) -> list[list[dict]]:
+def _inline_keyboard(rows: Any, http_web_apps: bool = False) -> list[list[dict]]:
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise bad("can't parse inline keyboard button: InlineKeyboardMarkup must be an Array of Arrays")
     cleaned: list[list[dict]] = []
@@ -572,7 +578,7 @@ def _inline_keyboard(rows: Any) -> list[list[dict]]:
                 raise bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
             if "web_app" in button:
                 url = (button["web_app"] or {}).get("url", "") if isinstance(button["web_app"], dict) else ""
-                if not url.startswith("https://"):
+                if not (url.startswith("https://") or (http_web_apps and url.startswith("http://"))):
                     raise bad(f"inline keyboard button Web App URL '{url}' is invalid: Only HTTPS links are allowed")
             cleaned_row.append({"text": button["text"], **{name: button[name] for name in actions}})
         if cleaned_row:

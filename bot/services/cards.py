@@ -1,6 +1,9 @@
-"""My cards: add by SMS code at Paylov's card vault, list, choose the default, remove.
+"""My cards: add by SMS code at Paylov's card vault or take a token bound on the Payme card page; list, choose the
+default, remove.
 
 Every method takes the acting user's id and only ever touches that user's rows: callback data can be forged.
+A Payme card arrives as a token only (the number went from the user's browser straight to Payme); it is confirmed
+here with cards.check before it is saved, and checked again when the list is opened and before each payment.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain import cards as rules
-from bot.providers.errors import ProviderRejected
+from bot.providers.errors import ProviderError, ProviderRejected
 from bot.providers.paylov import PaylovClient
+from bot.providers.payme import PaymeClient
 from bot.services.card_numbers import PendingCards
 from bot.storage.models import Card, CardAddLock
 
@@ -24,6 +28,8 @@ NAME_MAX = 32
 
 # The provider's answer to a wrong SMS code at confirmUserCardCreate (counted per user toward the lock).
 WRONG_CODE = {"invalid_otp"}
+# Payme's "card not found" (providers.md): the token is gone at Payme (removed, or the card replaced).
+PAYME_TOKEN_GONE = "-31400"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class CardView:
     vendor: str | None
     owner: str | None
     is_default: bool
+    vault: str = "paylov"
+    active: bool = True
 
     @property
     def expiry_display(self) -> str:
@@ -71,12 +79,14 @@ class CardsService:
         sessionmaker: async_sessionmaker,
         paylov: PaylovClient,
         *,
+        payme: PaymeClient | None = None,
         pending: PendingCards | None = None,
         allowed_test_numbers: frozenset[str] = frozenset(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessionmaker
         self._paylov = paylov
+        self._payme = payme
         self._pending = pending or PendingCards()
         self._allowed = allowed_test_numbers
         self._now = now
@@ -89,6 +99,47 @@ class CardsService:
                 select(Card).where(Card.user_id == user_id).order_by(Card.is_default.desc(), Card.id)
             )
             return [_view(card) for card in rows]
+
+    async def refresh(self, user_id: int) -> list[CardView]:
+        """The list as My cards shows it: each Payme token asked with cards.check first (the vault may have dropped
+        it since). A token Payme no longer knows, or no longer calls verified, is marked inactive. When Payme does
+        not answer, the card keeps what we last knew."""
+        async with self._sessions() as session:
+            tokens = list(await session.scalars(
+                select(Card).where(Card.user_id == user_id, Card.vault == "payme", Card.active)))
+        for card in tokens:
+            await self._check_payme(card.id, card.provider_card_id)
+        return await self.list(user_id)
+
+    async def usable(self, user_id: int, card_id: int) -> CardView:
+        """The card just before a payment: a Payme token is checked at Payme, an inactive one refused."""
+        async with self._sessions() as session:
+            card = await _owned(session, user_id, card_id)
+            vault, token = card.vault, card.provider_card_id
+        if vault == "payme":
+            await self._check_payme(card_id, token)
+        view = await self.get(user_id, card_id)
+        if not view.active:
+            raise CardFlowError("card_inactive", name=view.name)
+        return view
+
+    async def _check_payme(self, card_id: int, token: str) -> None:
+        if self._payme is None:
+            return
+        try:
+            checked = await self._payme.cards_check(token)
+            active = checked.verify
+        except ProviderRejected as exc:
+            if exc.code != PAYME_TOKEN_GONE:
+                raise
+            active = False
+        except ProviderError:
+            return  # unknown: keep what we knew; the payment itself will be refused if the token is dead
+        if not active:
+            async with self._sessions.begin() as session:
+                row = await session.get(Card, card_id)
+                if row is not None:
+                    row.active = False
 
     async def get(self, user_id: int, card_id: int) -> CardView:
         async with self._sessions() as session:
@@ -156,30 +207,64 @@ class CardsService:
         self._pending.drop(user_id)
         return await self._save(user_id, card)
 
+    async def add_payme_card(self, user_id: int, token: str) -> CardView:
+        """A token the card page bound at Payme (the number never came here): saved once cards.check shows it
+        verified. A card the user already has is not saved twice, and the new token is released at Payme."""
+        if self._payme is None:
+            raise CardFlowError("payme_unavailable")
+        await self.ensure_unlocked(user_id)
+        try:
+            checked = await self._payme.cards_check(token)
+        except ProviderRejected as exc:
+            if exc.code == PAYME_TOKEN_GONE:
+                raise CardFlowError("card_not_verified") from None
+            raise
+        if not checked.verify:
+            raise CardFlowError("card_not_verified")
+        expire = _payme_expiry(checked.expire)
+        try:
+            return await self._store(user_id, vault="payme", provider_card_id=checked.token,
+                                     masked=checked.number, expire=expire, owner=None, vendor=None, bank_id=None)
+        except CardFlowError as exc:
+            if exc.code == "duplicate":
+                try:
+                    await self._payme.cards_remove(checked.token)
+                except ProviderError:
+                    pass  # an unused token; Payme drops those itself
+            raise
+
     async def _save(self, user_id: int, card) -> CardView:
+        return await self._store(
+            user_id, vault="paylov", provider_card_id=card.card_id, masked=card.number, expire=card.expire_date,
+            owner=card.owner, vendor=card.vendor or card.processing,
+            bank_id=str(card.bank_id) if card.bank_id is not None else None,
+        )
+
+    async def _store(self, user_id: int, *, vault: str, provider_card_id: str, masked: str, expire: str,
+                     owner: str | None, vendor: str | None, bank_id: str | None) -> CardView:
         async with self._sessions.begin() as session:
             lock = await session.get(CardAddLock, user_id)
             if lock is not None:
                 lock.failures = 0
             existing = await session.scalar(
-                select(Card).where(
-                    Card.user_id == user_id, Card.masked_number == card.number, Card.expire == card.expire_date
-                )
+                select(Card).where(Card.user_id == user_id, Card.masked_number == masked, Card.expire == expire,
+                                   Card.active)
             )
             if existing is not None:
                 raise CardFlowError("duplicate", name=existing.name)
             has_default = await session.scalar(select(Card.id).where(Card.user_id == user_id, Card.is_default))
             row = Card(
                 user_id=user_id,
-                vault="paylov",
-                provider_card_id=card.card_id,
-                masked_number=card.number,
-                expire=card.expire_date,
-                owner=card.owner,
-                vendor=card.vendor or card.processing,
-                bank_id=str(card.bank_id) if card.bank_id is not None else None,
-                name=_default_name(card.vendor or card.processing, card.number),
+                vault=vault,
+                provider_card_id=provider_card_id,
+                masked_number=masked,
+                expire=expire,
+                owner=owner,
+                vendor=vendor,
+                bank_id=bank_id,
+                name=_default_name(vendor, masked),
                 is_default=has_default is None,
+                active=True,
             )
             session.add(row)
             await session.flush()
@@ -245,9 +330,14 @@ class CardsService:
             card = await _owned(session, user_id, card_id)
             provider_id, view = card.provider_card_id, _view(card)
         try:
-            await self._paylov.delete_user_card(provider_id)
+            if view.vault == "payme":
+                if self._payme is None:
+                    raise CardFlowError("payme_unavailable")
+                await self._payme.cards_remove(provider_id)
+            else:
+                await self._paylov.delete_user_card(provider_id)
         except ProviderRejected as exc:
-            if exc.code != "card_not_found":  # already gone there: finish here
+            if exc.code not in ("card_not_found", PAYME_TOKEN_GONE):  # already gone there: finish here
                 raise
         async with self._sessions.begin() as session:
             card = await session.get(Card, card_id)
@@ -279,7 +369,15 @@ def _view(card: Card) -> CardView:
         vendor=card.vendor,
         owner=card.owner,
         is_default=card.is_default,
+        vault=card.vault,
+        active=card.active,
     )
+
+
+def _payme_expiry(shown: str) -> str:
+    """Payme shows "MM/YY" (seed 000); cards are stored as YYMM, like Paylov's expireDate."""
+    digits = "".join(ch for ch in shown if ch.isdigit())
+    return digits[2:] + digits[:2] if len(digits) == 4 else digits
 
 
 def _default_name(vendor: str | None, masked: str) -> str:

@@ -94,7 +94,8 @@ class HistoryService:
                 amount=tx.amount if tx else payment.amount,
                 at=_provider_time(tx.date) if tx else _ours_time(payment),
                 state="paid" if tx else _state(payment.state),
-                card=(tx.card_number if tx and tx.card_number else payment.card_masked),
+                # On the Payme rail Paylov saw the merchant's settlement card; the user paid with their own.
+                card=(tx.card_number if tx and tx.card_number and payment.rail != "payme" else payment.card_masked),
             ))
         for tx in by_id.values():  # paid outside the bot
             service = await self._catalogue.service(tx.service_id) if tx.service_id else None
@@ -105,7 +106,9 @@ class HistoryService:
 
 
 def _state(state: str) -> str:
-    return {"paid": "paid", "failed": "failed", "unknown": "unknown", "paying": "unknown"}.get(state, "pending")
+    return {"paid": "paid", "failed": "failed", "unknown": "unknown", "paying": "unknown", "charging": "unknown",
+            "charged": "settling", "settling": "settling", "refunding": "refunding",
+            "refunded": "refunded"}.get(state, "pending")
 
 
 def _provider_time(text: str) -> datetime:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,6 +69,7 @@ class Card(Base):
     bank_id: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # False: the vault refused it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -98,6 +100,12 @@ class Payment(Base):
     provider_card_id: Mapped[str] = mapped_column(String(128))
     card_masked: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), index=True)
+    # "paylov": the card is charged by servicePayment itself. "payme": a Payme receipt charges the card, then
+    # servicePayment settles the bill with the merchant's settlement card (transaction_id, payment_ref below).
+    rail: Mapped[str] = mapped_column(String(8), default="paylov", server_default="paylov")
+    receipt_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    receipt_state: Mapped[int | None] = mapped_column(Integer)  # the last state Payme told us
+    charged_at: Mapped[str | None] = mapped_column(String(32))  # when Payme charged the card (Tashkent time)
     transaction_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     otp_phone: Mapped[str | None] = mapped_column(String(32))
     otp_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -124,6 +132,16 @@ class PaymentEvent(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Reconciliation(Base):
+    """A day the scheduler has reconciled, so a restart neither skips nor repeats it."""
+
+    __tablename__ = "reconciliations"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, Tashkent
+    mismatches: Mapped[int] = mapped_column(Integer)
+    ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Home(Base):

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_date
 
 from bot.sandbox import paylov_catalogue as catalogue
-from bot.services.history import TASHKENT
 from bot.sandbox.scenarios import add_card, pay_service, registered
+from bot.services.history import TASHKENT
 
 HOT = dict(query="горячая", service="Горячая вода и отопление")
 GAS = dict(query="gaz", service="Hududgaz: Tabiiy gaz")

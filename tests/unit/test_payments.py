@@ -26,6 +26,13 @@ ALLOWED = {
     (S.paying, S.created),  # a wrong code, or pay never reached the provider
     (S.unknown, S.paid), (S.unknown, S.failed),
     (S.unknown, S.created),  # the status says nothing was charged
+    # the Payme rail
+    (S.draft, S.charging), (S.charging, S.charged), (S.charging, S.failed), (S.charging, S.unknown),
+    (S.unknown, S.charged),  # receipts.check says the receipt was paid
+    (S.charged, S.settling), (S.charged, S.refunding),
+    (S.settling, S.paid), (S.settling, S.refunding),
+    (S.settling, S.charged),  # Paylov's pay never arrived: the bill may be paid again
+    (S.refunding, S.refunded),
 }
 
 
@@ -46,7 +53,9 @@ def test_the_table_covers_every_state():
 
 
 @pytest.mark.parametrize("state, final", [(S.draft, False), (S.created, False), (S.paying, False),
-                                          (S.unknown, False), (S.paid, True), (S.failed, True)])
+                                          (S.unknown, False), (S.paid, True), (S.failed, True),
+                                          (S.charging, False), (S.charged, False), (S.settling, False),
+                                          (S.refunding, False), (S.refunded, True)])
 def test_final_states(state, final):
     assert is_final(state) is final and is_final(state.value) is final
 
@@ -77,3 +86,10 @@ def test_three_wrong_codes_exhaust_the_attempts():
 def test_attempts_from_a_stored_count(failures, left, exhausted):
     attempts = OtpAttempts(failures)
     assert (attempts.left, attempts.exhausted) == (left, exhausted)
+
+
+def test_money_that_left_the_card_never_ends_as_failed():
+    """Once a Payme receipt is paid, the payment ends paid (bill settled) or refunded (receipt cancelled)."""
+    for old in (S.charged, S.settling, S.refunding):
+        with pytest.raises(InvalidTransition):
+            check_transition(old, S.failed)

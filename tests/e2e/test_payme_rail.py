@@ -1,0 +1,228 @@
+"""Payme cards end to end: bound on the card page, paid through a Payme receipt, settled at Paylov with the
+merchant's settlement card, refunded when the bill cannot be paid, and never charged twice."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.sandbox import paylov_catalogue as paylov_data
+from bot.sandbox.card_page_client import bind_card
+from bot.sandbox.scenarios import registered
+from bot.storage.models import Card, Payment, PaymentEvent
+from tests.conftest import BOT_TOKEN
+
+SEED_CARD = "8600069195406311"
+POOR_CARD = "8600495473316478"  # 20 000 sum on it
+
+
+@pytest.fixture
+async def payme_app(make_settings):
+    from bot.sandbox.harness import BotProcess
+
+    process = BotProcess(make_settings(CARD_VAULT="payme"))
+    await process.start()
+    yield process
+    await process.stop()
+
+
+async def open_card_page(user) -> str:
+    await user.tap("💳 My cards")
+    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
+    await user.press("➕ Add a card")
+    message = await user.wait_message("Payme's secure page")
+    return message.button("💳 Open the card page").web_app
+
+
+async def add_payme_card(telegram, user, number: str = SEED_CARD) -> None:
+    url = await open_card_page(user)
+    result = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=number, expire_mmyy="0399")
+    assert result.status == 200 and result.body["ok"], result.body
+    await user.wait_message("is added")
+
+
+async def pay_hot_water(user, amount: str = "7000") -> None:
+    await user.send("горячая")
+    await user.press("Горячая вода и отопление")
+    await user.send("10000002")
+    await user.wait_message("Type the amount")
+    await user.send(amount)
+    await user.wait_message("Choose the card")
+    await user.press(user.last.labels[0])
+    await user.wait_message("Check the payment")
+    await user.press("✅ Confirm")
+
+
+async def payments_of(app, user_id: int) -> list[Payment]:
+    async with app.services.sessionmaker() as session:
+        return list(await session.scalars(select(Payment).where(Payment.user_id == user_id).order_by(Payment.id)))
+
+
+async def states_of(app, payment_id: int) -> list[str]:
+    async with app.services.sessionmaker() as session:
+        rows = await session.scalars(
+            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id))
+        return [row.to_state for row in rows if row.from_state != row.to_state]
+
+
+async def test_the_card_page_binds_a_card_the_bot_stores_as_a_payme_token(payme_app, telegram, payme):
+    user = await registered(telegram, 901)
+    url = await open_card_page(user)
+    assert url.startswith("http://127.0.0.1:") and "/card?lang=en" in url
+
+    result = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
+                             expire_mmyy="0399")
+    assert result.body == {"ok": True, "card": {"masked": "860006******6311", "name": "UZCARD •6311"}}
+    listed = await user.wait_message("is added")
+    assert "860006******6311" in listed.text and "Your cards" in listed.text
+
+    async with payme_app.services.sessionmaker() as session:
+        card = (await session.scalars(select(Card).where(Card.user_id == user.user_id))).one()
+    assert (card.vault, card.masked_number, card.expire, card.active) == ("payme", "860006******6311", "9903", True)
+    assert payme.calls("cards.check")[-1].auth == "id:key"  # confirmed server-side before saving
+    # the browser's calls carried the merchant id only
+    assert {entry.auth for entry in payme.calls("cards.create") + payme.calls("cards.verify")} == {"id"}
+
+
+async def test_the_token_endpoint_refuses_a_forged_init_data_and_an_unverified_token(payme_app, telegram, payme):
+    user = await registered(telegram, 902)
+    url = await open_card_page(user)
+    forged = telegram.web_app_init_data(user.user_id, "1:another-bots-token")
+    result = await bind_card(url, forged, number=SEED_CARD, expire_mmyy="0399")
+    assert result.status == 401 and result.body["ok"] is False
+    assert "Add a card" in result.body["message"]
+
+    other = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
+                            expire_mmyy="0399", token_override="0" * 24 + "_unknown")
+    assert other.status == 409 and other.body["error"] == "card_not_verified"
+    assert "Payme has not confirmed this card" in other.body["message"]
+    async with payme_app.services.sessionmaker() as session:
+        assert (await session.scalars(select(Card).where(Card.user_id == user.user_id))).all() == []
+
+
+async def test_a_bill_paid_with_a_payme_card_is_charged_in_tiyin_and_settled_with_the_settlement_card(
+        payme_app, telegram, payme, paylov):
+    user = await registered(telegram, 903)
+    await add_payme_card(telegram, user)
+    settlement_before = paylov.merchant_card_balance()
+    await pay_hot_water(user, "7000")
+    receipt_message = await user.wait_message("✅ Paid")
+
+    [payment] = await payments_of(payme_app, user.user_id)
+    assert (payment.rail, payment.state) == ("payme", "paid")
+    assert await states_of(payme_app, payment.id) == ["draft", "charging", "charged", "settling", "paid"]
+    [create] = payme.calls("receipts.create")
+    assert create.body["params"]["amount"] == 700_000  # 7 000 sum in tiyin
+    assert create.body["params"]["account"] == {"payment_id": str(payment.id)}
+    assert "Горячая вода" in create.body["params"]["description"]
+    [pay] = payme.calls("receipts.pay")
+    assert pay.auth == "id:key" and pay.body["params"]["id"] == payment.receipt_id
+    assert payme.receipt(payment.receipt_id)["state"] == 4
+    # the bill at Paylov: created without the user's card, paid with the merchant's settlement card, no SMS code
+    [paylov_create] = paylov.calls("servicePayment/create")
+    assert "cardId" not in paylov_create.body and paylov_create.body["amount"] == 7000
+    [paylov_pay] = paylov.calls("servicePayment/pay")
+    assert paylov_pay.body["cardId"] == paylov_data.SETTLEMENT_CARD_ID and "otp" not in paylov_pay.body
+    assert paylov.transaction(payment.transaction_id)["status"] == "paid"
+    assert settlement_before - paylov.merchant_card_balance() == 700_000
+    # the user's receipt shows both sides' references
+    assert f"Payme receipt: {payment.receipt_id}" in receipt_message.text
+    assert f"Transaction: {payment.transaction_id}" in receipt_message.text
+    assert f"Payment reference: {payment.payment_ref}" in receipt_message.text
+
+    await user.press("📱 Send the receipt by SMS", message=receipt_message)
+    await user.wait_for(lambda: len(payme.calls("receipts.send")) == 1)
+    assert payme.calls("receipts.send")[0].body["params"]["id"] == payment.receipt_id
+
+
+async def test_a_failed_settlement_cancels_the_receipt_and_the_user_is_told(payme_app, telegram, payme, paylov):
+    user = await registered(telegram, 904)
+    await add_payme_card(telegram, user)
+    # The bill cannot be paid: the settlement card has no money.
+    paylov.add_merchant_card(balance=1)
+    await pay_hot_water(user, "7000")
+    told = await user.wait_message("Not paid")
+    [payment] = await payments_of(payme_app, user.user_id)
+    assert payment.state == "refunded"
+    assert await states_of(payme_app, payment.id) == ["draft", "charging", "charged", "settling", "refunding",
+                                                      "refunded"]
+    assert [entry.body["params"]["id"] for entry in payme.calls("receipts.cancel")] == [payment.receipt_id]
+    assert payme.receipt(payment.receipt_id)["state"] == 50
+    assert "back on the card 860006******6311" in told.text
+    token = (await payme_app.services.cards.list(user.user_id))[0]
+    assert token.active
+
+
+async def test_an_unclear_receipts_pay_is_resolved_without_a_second_charge(payme_app, telegram, payme, paylov):
+    user = await registered(telegram, 905)
+    await add_payme_card(telegram, user)
+    async with payme_app.services.sessionmaker() as session:
+        token = (await session.scalars(select(Card.provider_card_id).where(Card.user_id == user.user_id))).one()
+    before = payme.card_balance(token)
+    payme.fail_next("receipts.pay", "drop", apply=True)  # charged at Payme, the answer lost
+    await pay_hot_water(user, "7000")
+    await user.wait_message("✅ Paid")
+    [payment] = await payments_of(payme_app, user.user_id)
+    assert len(payme.calls("receipts.pay")) == 1  # never sent twice
+    assert await states_of(payme_app, payment.id) == ["draft", "charging", "unknown", "charged", "settling", "paid"]
+    assert before - payme.card_balance(token) == 700_000  # one charge
+
+
+async def test_an_unclear_receipts_pay_that_never_charged_ends_not_charged(payme_app, telegram, payme):
+    user = await registered(telegram, 906)
+    await add_payme_card(telegram, user)
+    payme.fail_next("receipts.pay", "drop", apply=False)  # lost before Payme acted
+    await pay_hot_water(user, "7000")
+    await user.wait_message("Not paid")
+    [payment] = await payments_of(payme_app, user.user_id)
+    assert payment.state == "failed" and payment.error_code == "not_charged"
+    assert len(payme.calls("receipts.pay")) == 1
+    assert payme.receipt(payment.receipt_id)["state"] == 50  # cancelled: it can never be paid later
+
+
+async def test_an_inactive_token_is_refused_and_marked(payme_app, telegram, payme):
+    user = await registered(telegram, 907)
+    await add_payme_card(telegram, user)
+    async with payme_app.services.sessionmaker() as session:
+        token = (await session.scalars(select(Card.provider_card_id).where(Card.user_id == user.user_id))).one()
+    await payme_app.services.payme.cards_remove(token)  # gone at Payme behind the bot's back
+
+    await pay_hot_water(user, "7000")
+    await user.wait_message("no longer works at Payme")
+    assert payme.calls("receipts.create") == []  # nothing was charged
+    assert [p.state for p in await payments_of(payme_app, user.user_id)] == []
+
+    await user.tap("💳 My cards")
+    listed = await user.wait_message("Your cards")
+    assert "no longer works at Payme" in listed.text
+    assert listed.labels[0].startswith("⚠️")
+
+
+async def test_removing_a_payme_card_removes_its_token_at_payme(payme_app, telegram, payme):
+    user = await registered(telegram, 908)
+    await add_payme_card(telegram, user)
+    await user.tap("💳 My cards")
+    await user.wait_message("Your cards")
+    await user.press(user.last.labels[0])
+    await user.press("🗑 Remove")
+    await user.press("Yes, remove")
+    await user.wait_message("was removed")
+    [removed] = payme.calls("cards.remove")
+    assert removed.auth == "id:key"
+    assert await payme_app.services.cards.list(user.user_id) == []
+
+
+async def test_adding_a_card_from_the_payment_returns_to_the_payment(payme_app, telegram, payme):
+    user = await registered(telegram, 909)
+    await user.send("горячая")
+    await user.press("Горячая вода и отопление")
+    await user.send("10000002")
+    await user.wait_message("Type the amount")
+    await user.send("7000")
+    await user.wait_message("no saved cards yet")
+    await user.press("➕ Add a card")
+    message = await user.wait_message("Payme's secure page")
+    result = await bind_card(message.button("💳 Open the card page").web_app,
+                             telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD, expire_mmyy="0399")
+    assert result.body["ok"]
+    await user.wait_message("Choose the card to pay 7 000 sum")
