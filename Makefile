@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The card page's browser test drives Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup locales bench clean
 
 demo: setup
 	$(BIN)/python -m bot demo
 
-test: setup
+test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 setup: $(STAMP) locales
@@ -19,6 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
 locales: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d locales -D messages

@@ -14,7 +14,7 @@ def labels(message) -> list[str]:
 async def registered(telegram, user_id: int, language: str = "en", **kwargs) -> FakeUser:
     user = telegram.user(user_id, language_code=language, **kwargs)
     await user.send("/start")
-    await user.wait_message("Choose your language")
+    await user.wait_for(lambda: bool(user.bot_messages) and any("English" in label for label in labels(user.last)))
     names = {"en": "🇬🇧 English", "ru": "🇷🇺 Русский", "uz": "🇺🇿 O‘zbekcha"}
     await user.press(next(label for label in labels(user.last) if label.startswith(names[language])))
     await user.wait_for(lambda: user.reply_keyboard is not None and len(user.reply_keyboard) == 1)
