@@ -108,6 +108,9 @@ async def test_a_refused_seed_card_shows_payme_s_message_in_the_user_s_language(
     assert url.endswith("/card?lang=ru")
     page, _seen = await open_page(browser, telegram, user, url)
     assert await page.locator("html").get_attribute("lang") == "ru"
+    assert await page.locator("h1").inner_text() == "Добавить карту"
+    assert await page.locator("#terms").inner_text() == "Условия использования"
+    assert await page.locator("#powered").inner_text() == "Powered by Payme"
     await page.locator("#number").fill("3333336415804657")  # seed 001: expired
     await page.locator("#expiry").fill("0399")
     await page.locator("#continue").click()
