@@ -29,9 +29,10 @@ class _Quit(Exception):
 class ChatView:
     """Prints what changed in the chat since the last flush: new and edited messages, deletions, alerts."""
 
-    def __init__(self, user: FakeUser, out: TextIO) -> None:
+    def __init__(self, user: FakeUser, out: TextIO, open_web_app: Callable[[str], str] | None = None) -> None:
         self.user = user
         self.out = out
+        self.open_web_app = open_web_app  # a Mini App button's URL -> the address to open in a browser
         self._shown: dict[int, tuple] = {}
         self._alerts = 0
         self._keyboard: tuple[int, list[list[str]] | None] | None = None  # (first number, labels) last shown
@@ -84,6 +85,9 @@ class ChatView:
                 number += 1
                 cells.append(f"[{number}] {button.text}" if numbered else f"[{button.text}]")
             self._print("    " + "   ".join(cells))
+        for button in (b for row in m.buttons for b in row if b.web_app):
+            address = self.open_web_app(button.web_app) if self.open_web_app else button.web_app
+            self._print(f"    🌐 {button.text}: open in a browser (signed for you as Telegram would): {address}")
 
     def _print_keyboard(self, offset: int) -> None:
         rows = self.user.reply_keyboard
@@ -117,11 +121,11 @@ def _first_line(text: str) -> str:
 
 async def run_terminal(
     user: FakeUser, *, input_lines: AsyncIterator[str] | None = None, echo: bool = True, out: TextIO = sys.stdout,
-    answer_timeout: float = 10.0,
+    answer_timeout: float = 10.0, open_web_app: Callable[[str], str] | None = None,
 ) -> int:
     """Interactive when input_lines is None (stdin; the terminal shows what you type), scripted otherwise
     (steps are echoed when echo is set). Returns 0, or 1 when a scripted step names a missing button."""
-    view = ChatView(user, out)
+    view = ChatView(user, out, open_web_app)
     view.flush()
     printer = asyncio.create_task(view.follow())
     scripted = input_lines is not None
