@@ -27,7 +27,7 @@ class PageResult:
 async def bind_card(page_url: str, init_data: str, *, number: str, expire_mmyy: str, code: str = "666666",
                     token_override: str | None = None) -> PageResult:
     """Loads the page, binds the card at Payme, posts the token; returns what the bot's endpoint answered."""
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         page = await http.get(page_url)
         page.raise_for_status()
         config = json.loads(CONFIG.search(page.text).group(1).replace("<\\/", "</"))

@@ -226,3 +226,46 @@ async def test_adding_a_card_from_the_payment_returns_to_the_payment(payme_app, 
                              telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD, expire_mmyy="0399")
     assert result.body["ok"]
     await user.wait_message("Choose the card to pay 7 000 sum")
+
+
+@pytest.mark.parametrize("number, code, message", [
+    ("8600060921090842", -31301, "SMS notifications are not connected"),  # seed 001: SMS not connected
+    ("3333336415804657", -31301, "expired"),
+    ("4444445987459073", -31301, "blocked"),
+    ("8600143417770323", -32400, "Unknown system error"),
+    ("8600134301849596", -31002, "Processing centre is unavailable"),  # the slow card: waits, then fails
+])
+async def test_each_refused_seed_card_is_refused_on_the_card_page_and_nothing_is_saved(
+        payme_app, telegram, payme, number, code, message):
+    from bot.sandbox.card_page_client import PaymeError
+
+    user = await registered(telegram, 910)
+    url = await open_card_page(user)
+    with pytest.raises(PaymeError) as refused:
+        await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=number, expire_mmyy="0399")
+    assert refused.value.code == code and message in refused.value.message
+    assert await payme_app.services.cards.list(user.user_id) == []
+
+
+async def test_a_wrong_sms_code_on_the_card_page_binds_nothing(payme_app, telegram, payme):
+    from bot.sandbox.card_page_client import PaymeError
+
+    user = await registered(telegram, 911)
+    url = await open_card_page(user)
+    with pytest.raises(PaymeError) as refused:
+        await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
+                        expire_mmyy="0399", code="123456")
+    assert refused.value.code == -31103
+    assert payme.calls("cards.check") == [] and await payme_app.services.cards.list(user.user_id) == []
+
+
+async def test_a_poor_seed_card_is_refused_for_insufficient_funds_and_not_charged(payme_app, telegram, payme, paylov):
+    user = await registered(telegram, 912)
+    await add_payme_card(telegram, user, POOR_CARD)  # 20 000 sum on it
+    await pay_hot_water(user, "25000")
+    told = await user.wait_message("Not paid")
+    assert "Not enough money on the card" in told.text
+    [payment] = await payments_of(payme_app, user.user_id)
+    assert payment.state == "failed" and payment.error_code == "-31303"
+    assert payme.receipt(payment.receipt_id)["state"] == 50  # the unpaid receipt is cancelled
+    assert paylov.calls("servicePayment/create") == []  # the bill was never touched
