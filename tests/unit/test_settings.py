@@ -13,6 +13,10 @@ CASES = [
     ({"BOT_TOKEN": "1:x", "PROVIDERS": "production"}, "PROVIDERS"),
     ({"BOT_TOKEN": "1:x", "PROVIDERS": "live"}, "PAYLOV_BASE_URL"),
     ({"BOT_TOKEN": "1:x", "CATALOGUE_TTL": "ten minutes"}, "CATALOGUE_TTL"),
+    ({"BOT_TOKEN": "1:x", "CARD_VAULT": "bank"}, "CARD_VAULT"),
+    ({"BOT_TOKEN": "1:x", "PROVIDERS": "live", "PAYLOV_BASE_URL": "https://p", "PAYLOV_USERNAME": "u",
+      "PAYLOV_PASSWORD": "p", "PAYLOV_CONSUMER_KEY": "k", "PAYLOV_CONSUMER_SECRET": "s", "CARD_VAULT": "payme"},
+     "PAYME_BASE_URL"),
 ]
 
 
