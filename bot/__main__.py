@@ -1,6 +1,8 @@
 """python -m bot: settings -> services -> Dispatcher -> long polling.
 
-Subcommands: `demo` (a chat in this terminal against the Telegram double and sandbox providers).
+Subcommands: `demo` (a chat in this terminal against the Telegram double and sandbox providers) and
+`reconcile --date YYYY-MM-DD` (a day's Payme receipts and Paylov transactions against the ledger; exit 1 on a
+mismatch).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import date
 
 from bot.settings import SettingsError, load_settings
 
@@ -19,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--script", help="a file of steps to run instead of typing (one per line); '-' for stdin")
     demo.add_argument("--user-id", type=int, default=1001)
     demo.add_argument("--language-code", default="en")
+    reconcile = sub.add_parser("reconcile", help="compare a day's provider records with the ledger")
+    reconcile.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD, Tashkent")
     args = parser.parse_args(argv)
 
     try:
@@ -27,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
 
             return asyncio.run(run_demo(script=args.script, user_id=args.user_id, language_code=args.language_code))
         settings = load_settings()
+        if args.command == "reconcile":
+            from bot.logs import setup_logging
+            from bot.reconcile import run_reconcile
+
+            setup_logging("WARNING")
+            return asyncio.run(run_reconcile(settings, args.date))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
+from bot.reconcile_worker import start_reconciler, stop_reconciler
 from bot.reminders import start_reminders, stop_reminders
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
@@ -217,6 +218,8 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     dp.shutdown.register(stop_worker)
     dp.startup.register(start_reminders)
     dp.shutdown.register(stop_reminders)
+    dp.startup.register(start_reconciler)
+    dp.shutdown.register(stop_reconciler)
     if settings.CARD_VAULT == "payme" and services.payme is not None:
         dp.startup.register(start_webapp)
         dp.shutdown.register(stop_webapp)
