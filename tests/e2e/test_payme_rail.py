@@ -269,3 +269,39 @@ async def test_a_poor_seed_card_is_refused_for_insufficient_funds_and_not_charge
     assert payment.state == "failed" and payment.error_code == "-31303"
     assert payme.receipt(payment.receipt_id)["state"] == 50  # the unpaid receipt is cancelled
     assert paylov.calls("servicePayment/create") == []  # the bill was never touched
+
+
+async def test_an_unclear_settlement_is_finished_by_the_worker_and_the_user_gets_the_receipt(
+        make_settings, telegram, payme, paylov):
+    from bot.sandbox.harness import BotProcess
+
+    process = await BotProcess(make_settings(CARD_VAULT="payme", PROVIDER_READ_TIMEOUT=1.0,
+                                             STATUS_CHECK_INTERVALS=[0.2], STATUS_WORKER_TICK=0.1)).start()
+    try:
+        user = await registered(telegram, 913)
+        await add_payme_card(telegram, user)
+        # Paylov pays the bill but its answer is lost, and its status cannot be read at first (a 500, resent once).
+        paylov.fail_next("servicePayment/pay", "500", apply=True)
+        paylov.fail_next("transaction/status", "500")
+        paylov.fail_next("transaction/status", "500")
+        await pay_hot_water(user, "7000")
+        told = await user.wait_message("Your card was charged 7 000 sum")
+        assert "not yet confirmed" in told.text
+        receipt = await user.wait_message("✅ Paid")  # from the worker, once Paylov's status answers
+        [payment] = await payments_of(process, user.user_id)
+        assert payment.state == "paid" and f"Payme receipt: {payment.receipt_id}" in receipt.text
+        assert len(paylov.calls("servicePayment/pay")) == 1 and len(payme.calls("receipts.pay")) == 1
+        assert await states_of(process, payment.id) == ["draft", "charging", "charged", "settling", "paid"]
+    finally:
+        await process.stop()
+
+
+async def test_history_shows_a_payme_payment_with_the_user_s_card_not_the_settlement_card(
+        payme_app, telegram, payme, paylov):
+    user = await registered(telegram, 914)
+    await add_payme_card(telegram, user)
+    await pay_hot_water(user, "7000")
+    await user.wait_message("✅ Paid")
+    records = await payme_app.services.history.of(user.user_id)
+    [entry] = records.entries
+    assert (entry.state, entry.amount, entry.card) == ("paid", 7000, "860006******6311")
