@@ -13,7 +13,8 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (NAME= in .env) means "not set": the default applies.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     BOT_TOKEN: SecretStr
     TELEGRAM_API_URL: str | None = None

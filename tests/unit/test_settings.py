@@ -31,3 +31,17 @@ def test_bad_setting_stops_with_one_line(tmp_path, env, named):
     assert result.returncode == 2
     assert len(lines) == 1 and named in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_example_env_file_is_a_valid_configuration(monkeypatch):
+    """`cp .env.example .env` must start: empty values mean "not set"."""
+    from pathlib import Path
+
+    from bot.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    settings = Settings(_env_file=example)
+    assert (settings.CARD_VAULT, settings.OPERATOR_CHAT_ID, settings.WEBAPP_URL) == ("paylov", None, None)
+    assert settings.TELEGRAM_API_URL is None and settings.PROVIDERS == "sandbox"
