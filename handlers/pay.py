@@ -531,6 +531,8 @@ def _failure_reason(payment) -> str:
         return _("The payment provider did not answer.")
     if payment.error_code == "cancelled":
         return _("The provider cancelled the payment.")
+    if payment.error_code == "not_charged":  # Payme never charged the receipt, and it is now cancelled
+        return _("The payment did not go through.")
     return provider_text(ProviderRejected(payment.error_code or "", payment.error_message or ""))
 
 

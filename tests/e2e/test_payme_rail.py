@@ -173,7 +173,8 @@ async def test_an_unclear_receipts_pay_that_never_charged_ends_not_charged(payme
     await add_payme_card(telegram, user)
     payme.fail_next("receipts.pay", "drop", apply=False)  # lost before Payme acted
     await pay_hot_water(user, "7000")
-    await user.wait_message("Not paid")
+    told = await user.wait_message("Not paid")
+    assert "The payment did not go through." in told.text and "Your card was not charged." in told.text
     [payment] = await payments_of(payme_app, user.user_id)
     assert payment.state == "failed" and payment.error_code == "not_charged"
     assert len(payme.calls("receipts.pay")) == 1
