@@ -32,6 +32,7 @@ locales: $(STAMP)
 
 bench: setup
 	$(BIN)/python -m bench.payments
+	$(BIN)/python -m bench.payme_payments
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
                         raise ValueError(f"{name} is required when CARD_VAULT=payme")
         return self
 
+    @model_validator(mode="after")
+    def _card_page_needs_https(self) -> Settings:
+        """Telegram opens Mini Apps over HTTPS only; a local Bot API server (TELEGRAM_API_URL) may be a test one."""
+        if self.CARD_VAULT == "payme" and not self.TELEGRAM_API_URL and not (self.WEBAPP_URL or "").startswith(
+                "https://"):
+            raise ValueError("WEBAPP_URL must be the card page's public https:// address when CARD_VAULT=payme")
+        return self
+
     @property
     def payme_configured(self) -> bool:
         return bool(self.PAYME_BASE_URL and self.PAYME_MERCHANT_ID and self.PAYME_KEY)

@@ -80,3 +80,32 @@ async def pay_service(user: FakeUser, *, query: str, service: str, account: str,
 
 async def pay_text_service(user: FakeUser, *, account: str = "10000001", amount: str = "15000") -> None:
     await pay_service(user, query="горячая", service="Горячая вода и отопление", account=account, amount=amount)
+
+
+async def add_payme_card(telegram, user: FakeUser, bot_token: str, number: str = "8600069195406311") -> None:
+    """CARD_VAULT=payme: from the menu through the card page (its protocol over HTTP) to the card in the list."""
+    from bot.sandbox.card_page_client import bind_card
+
+    await user.tap("💳 My cards")
+    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
+    await user.press("➕ Add a card")
+    message = await user.wait_message("Payme's secure page")
+    result = await bind_card(message.button("💳 Open the card page").web_app,
+                             telegram.web_app_init_data(user.user_id, bot_token), number=number, expire_mmyy="0399")
+    if not result.body.get("ok"):
+        raise AssertionError(f"the card page was refused: {result.body}")
+    await user.wait_message("is added")
+
+
+async def pay_with_payme_card(user: FakeUser, *, account: str = "10000001", amount: str = "15000") -> None:
+    """A hot-water bill paid with the first (Payme) card: no SMS code per payment, straight to the receipt."""
+    await user.send("горячая")
+    await user.press("Горячая вода и отопление")
+    await user.send(account)
+    await user.wait_message("Type the amount")
+    await user.send(amount)
+    await user.wait_message("Choose the card")
+    await user.press(user.last.labels[0])
+    await user.wait_message("Check the payment")
+    await user.press("✅ Confirm")
+    await user.wait_message("✅ Paid")

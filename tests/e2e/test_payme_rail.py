@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.sandbox import paylov_catalogue as paylov_data
 from bot.sandbox.card_page_client import bind_card
+from bot.sandbox import scenarios
 from bot.sandbox.scenarios import registered
 from bot.storage.models import Card, Payment, PaymentEvent
 from tests.conftest import BOT_TOKEN
@@ -35,10 +36,7 @@ async def open_card_page(user) -> str:
 
 
 async def add_payme_card(telegram, user, number: str = SEED_CARD) -> None:
-    url = await open_card_page(user)
-    result = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=number, expire_mmyy="0399")
-    assert result.status == 200 and result.body["ok"], result.body
-    await user.wait_message("is added")
+    await scenarios.add_payme_card(telegram, user, BOT_TOKEN, number)
 
 
 async def pay_hot_water(user, amount: str = "7000") -> None:

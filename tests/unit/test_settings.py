@@ -17,6 +17,7 @@ CASES = [
     ({"BOT_TOKEN": "1:x", "PROVIDERS": "live", "PAYLOV_BASE_URL": "https://p", "PAYLOV_USERNAME": "u",
       "PAYLOV_PASSWORD": "p", "PAYLOV_CONSUMER_KEY": "k", "PAYLOV_CONSUMER_SECRET": "s", "CARD_VAULT": "payme"},
      "PAYME_BASE_URL"),
+    ({"BOT_TOKEN": "1:x", "CARD_VAULT": "payme", "WEBAPP_URL": "http://example.org"}, "WEBAPP_URL"),
 ]
 
 
