@@ -64,7 +64,7 @@ def _view_text(history: History, shown_history: History, month: tuple[int, int],
         lines += [f"• {shown(name)}: {format_sums(total)} " + _("sum") for name, total in sorted(per_service.items())]
         lines.append(_("Total: <b>{amount} sum</b>").format(amount=format_sums(overall)))
     if any(e.state != "paid" for e in shown_history.entries):
-        lines.append(_("❌ not paid, ⏳ not settled yet: open one to see what happened."))
+        lines.append(_("❌ not paid, ⏳ not settled yet, ↩️ refunded: open one to see what happened."))
     return "\n".join(lines)
 
 

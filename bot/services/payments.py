@@ -285,8 +285,9 @@ class PaymentsService:
             for p in waiting:
                 if p.next_check_at is not None:
                     due = aware(p.next_check_at) <= now
-                else:
-                    due = p.state == PaymentState.unknown.value or startup or aware(p.updated_at) <= stale
+                else:  # a Paylov-rail `unknown` is only ever asked about (status), so at once is safe
+                    paylov_unknown = p.state == PaymentState.unknown.value and p.rail != "payme"
+                    due = paylov_unknown or startup or aware(p.updated_at) <= stale
                 if due:
                     ids.append(p.id)
             ids += [p.id for p in in_flight if startup or aware(p.updated_at) <= stale]

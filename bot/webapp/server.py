@@ -58,7 +58,7 @@ class WebAppServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.WEBAPP_HOST, self.settings.WEBAPP_PORT)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # aiohttp keeps the bound port only here
+        port = self._runner.addresses[0][1]  # the bound port, also when WEBAPP_PORT is 0
         local = f"http://{self.settings.WEBAPP_HOST}:{port}"
         self.url = (self.settings.WEBAPP_URL or local).rstrip("/")
         logger.info("card page at %s%s (listening on %s)", self.url, CARD_PAGE, local)
