@@ -304,3 +304,45 @@ async def test_history_shows_a_payme_payment_with_the_user_s_card_not_the_settle
     records = await payme_app.services.history.of(user.user_id)
     [entry] = records.entries
     assert (entry.state, entry.amount, entry.card) == ("paid", 7000, "860006******6311")
+
+
+async def test_a_slow_refund_is_followed_by_the_worker_until_the_money_is_back(make_settings, telegram, payme, paylov):
+    from bot.sandbox.harness import BotProcess
+
+    process = await BotProcess(make_settings(CARD_VAULT="payme", STATUS_CHECK_INTERVALS=[0.2],
+                                             STATUS_WORKER_TICK=0.1)).start()
+    try:
+        user = await registered(telegram, 915)
+        await add_payme_card(telegram, user)
+        payme.cancel_settles_after = 3  # Payme keeps the cancel queued (21) for a while
+        paylov.add_merchant_card(balance=1)  # the bill cannot be paid
+        await pay_hot_water(user, "7000")
+        first = await user.wait_message("on its way back")
+        assert "860006******6311" in first.text
+        done = await user.wait_message("is back on the card")
+        [payment] = await payments_of(process, user.user_id)
+        assert payment.state == "refunded" and payme.receipt(payment.receipt_id)["state"] == 50
+        assert len(payme.calls("receipts.cancel")) == 1
+        assert done.message_id != first.message_id
+    finally:
+        await process.stop()
+
+
+async def test_my_homes_pays_the_debt_in_two_taps_with_a_default_payme_card(payme_app, telegram, payme):
+    user = await registered(telegram, 916)
+    await add_payme_card(telegram, user)
+    await scenarios.pay_with_payme_card(user, account="10000001", amount="1000")
+    await user.press("🏠 Save this account")
+    await user.wait_message("How shall I call this account")
+    await user.press("Home")
+    await user.wait_message("Saved as “Home”")
+    await user.tap("🏠 My homes")
+    await user.wait_message("Your saved accounts")
+
+    await user.press("Home · Горячая вода и отопление")
+    home = await user.wait_message("🏠 Home")
+    assert "debt 48 200 sum" in home.text
+    await user.press("Pay the debt: 48 200 sum")  # the second tap: the default Payme card is charged, no code
+    receipt = await user.wait_message("✅ Paid")
+    assert "Amount: 48 200 sum" in receipt.text and "Payme receipt:" in receipt.text
+    assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000, 4_820_000]
