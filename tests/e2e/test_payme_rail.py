@@ -346,3 +346,41 @@ async def test_my_homes_pays_the_debt_in_two_taps_with_a_default_payme_card(paym
     receipt = await user.wait_message("✅ Paid")
     assert "Amount: 48 200 sum" in receipt.text and "Payme receipt:" in receipt.text
     assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000, 4_820_000]
+
+
+async def test_a_list_holds_cards_of_both_vaults_and_the_rail_follows_the_chosen_card(
+        make_settings, telegram, payme, paylov):
+    from bot.sandbox.harness import BotProcess
+
+    first = await BotProcess(make_settings()).start()  # CARD_VAULT=paylov
+    try:
+        user = await registered(telegram, 917)
+        await scenarios.add_card(user, "8600 4954 7331 6478")  # at Paylov's vault, by SMS code in the chat
+    finally:
+        await first.stop()
+    process = await BotProcess(make_settings(CARD_VAULT="payme")).start()
+    try:
+        await add_payme_card(telegram, user)
+        listed = [(c.vault, c.masked) for c in await process.services.cards.list(user.user_id)]
+        assert listed == [("paylov", "860049******6478"), ("payme", "860006******6311")]
+
+        await scenarios.pay_text_service(user, account="10000002", amount="1000")  # first card: Paylov, SMS code
+        await pay_hot_water_with(user, "UZCARD •6311", "2000")  # the Payme card: a receipt, no code
+        await user.wait_message("Payme receipt:")
+        rails = [(p.rail, p.amount, p.state) for p in await payments_of(process, user.user_id)]
+        assert rails == [("paylov", 1000, "paid"), ("payme", 2000, "paid")]
+        assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [200_000]
+    finally:
+        await process.stop()
+
+
+async def pay_hot_water_with(user, card_label_start: str, amount: str) -> None:
+    await user.send("горячая")
+    await user.press("Горячая вода и отопление")
+    await user.send("10000002")
+    await user.wait_message("Type the amount")
+    await user.send(amount)
+    await user.wait_message("Choose the card")
+    await user.press(next(label for label in user.last.labels if card_label_start in label))
+    await user.wait_message("Check the payment")
+    await user.press("✅ Confirm")
