@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.sandbox import paylov_catalogue as paylov_data
-from bot.sandbox.card_page_client import bind_card
 from bot.sandbox import scenarios
+from bot.sandbox.card_page_client import PaymeError, bind_card
+from bot.sandbox.harness import BotProcess
 from bot.sandbox.scenarios import registered
 from bot.storage.models import Card, Payment, PaymentEvent
 from tests.conftest import BOT_TOKEN
@@ -19,8 +20,6 @@ POOR_CARD = "8600495473316478"  # 20 000 sum on it
 
 @pytest.fixture
 async def payme_app(make_settings):
-    from bot.sandbox.harness import BotProcess
-
     process = BotProcess(make_settings(CARD_VAULT="payme"))
     await process.start()
     yield process
@@ -236,8 +235,6 @@ async def test_adding_a_card_from_the_payment_returns_to_the_payment(payme_app, 
 ])
 async def test_each_refused_seed_card_is_refused_on_the_card_page_and_nothing_is_saved(
         payme_app, telegram, payme, number, code, message):
-    from bot.sandbox.card_page_client import PaymeError
-
     user = await registered(telegram, 910)
     url = await open_card_page(user)
     with pytest.raises(PaymeError) as refused:
@@ -247,8 +244,6 @@ async def test_each_refused_seed_card_is_refused_on_the_card_page_and_nothing_is
 
 
 async def test_a_wrong_sms_code_on_the_card_page_binds_nothing(payme_app, telegram, payme):
-    from bot.sandbox.card_page_client import PaymeError
-
     user = await registered(telegram, 911)
     url = await open_card_page(user)
     with pytest.raises(PaymeError) as refused:
@@ -272,8 +267,6 @@ async def test_a_poor_seed_card_is_refused_for_insufficient_funds_and_not_charge
 
 async def test_an_unclear_settlement_is_finished_by_the_worker_and_the_user_gets_the_receipt(
         make_settings, telegram, payme, paylov):
-    from bot.sandbox.harness import BotProcess
-
     process = await BotProcess(make_settings(CARD_VAULT="payme", PROVIDER_READ_TIMEOUT=1.0,
                                              STATUS_CHECK_INTERVALS=[0.2], STATUS_WORKER_TICK=0.1)).start()
     try:
@@ -307,8 +300,6 @@ async def test_history_shows_a_payme_payment_with_the_user_s_card_not_the_settle
 
 
 async def test_a_slow_refund_is_followed_by_the_worker_until_the_money_is_back(make_settings, telegram, payme, paylov):
-    from bot.sandbox.harness import BotProcess
-
     process = await BotProcess(make_settings(CARD_VAULT="payme", STATUS_CHECK_INTERVALS=[0.2],
                                              STATUS_WORKER_TICK=0.1)).start()
     try:
@@ -350,8 +341,6 @@ async def test_my_homes_pays_the_debt_in_two_taps_with_a_default_payme_card(paym
 
 async def test_a_list_holds_cards_of_both_vaults_and_the_rail_follows_the_chosen_card(
         make_settings, telegram, payme, paylov):
-    from bot.sandbox.harness import BotProcess
-
     first = await BotProcess(make_settings()).start()  # CARD_VAULT=paylov
     try:
         user = await registered(telegram, 917)
