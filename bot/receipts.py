@@ -9,6 +9,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
 from bot.labels import shown
+from bot.outcomes import provider_text
+from bot.providers.errors import ProviderRejected
 from bot.services.payments import PaymentView
 
 
@@ -73,9 +75,22 @@ def failure(payment: PaymentView, reason: str) -> str:
     ])
 
 
+def failure_reason(payment: PaymentView) -> str:
+    """Why a payment ended not paid, in the user's words: our own codes, else the provider's."""
+    if payment.error_code == "too_many_attempts":
+        return _("Three wrong codes: the payment was cancelled.")
+    if payment.error_code == "provider_unavailable":
+        return _("The payment provider did not answer.")
+    if payment.error_code == "cancelled":
+        return _("The provider cancelled the payment.")
+    if payment.error_code == "not_charged":  # Payme never charged the receipt, and it is now cancelled
+        return _("The payment did not go through.")
+    return provider_text(ProviderRejected(payment.error_code or "", payment.error_message or ""))
+
+
 def pending(payment: PaymentView) -> str:
     return _(
         "⏳ We don't know yet whether the payment of {amount} sum for {service} went through. "
         "I'm checking with the provider and will tell you. Do not pay it again meanwhile. Transaction: {id}"
     ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
-             id=shown(payment.transaction_id or "—"))
+             id=shown((payment.receipt_id if payment.rail == "payme" else payment.transaction_id) or "—"))

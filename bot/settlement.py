@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
 from bot.labels import shown
-from bot.receipts import failure, receipt, refund, settling
+from bot.receipts import failure, failure_reason, receipt, refund, settling
 from bot.services.payments import PaymentsService, PayResult
 from bot.services.users import UserService
 
@@ -80,7 +80,7 @@ def outcome_text(result: PayResult) -> str:
     if result.outcome == "paid":
         return receipt(payment)
     if result.outcome == "failed":
-        return failure(payment, _("The provider cancelled the payment."))
+        return failure(payment, failure_reason(payment))
     if result.outcome == "settling":
         return settling(payment)
     if result.outcome in ("refunding", "refunded"):

@@ -29,7 +29,7 @@ from bot.keyboards.callbacks import PayAction, PayCb
 from bot.labels import label, shown
 from bot.outcomes import provider_text, rule_text
 from bot.providers.errors import ProviderError, ProviderRejected
-from bot.receipts import failure, pending, receipt, summary
+from bot.receipts import failure, failure_reason, pending, receipt, summary
 from bot.services.accounts import AccountInfo, AccountsService
 from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService, Service, ServiceForm
@@ -515,25 +515,13 @@ async def report(message: Message, state: FSMContext, result: PayResult) -> None
         await state.set_state(Pay.confirm)
         await state.update_data(flow=secrets.token_hex(4), payment_id=None)
         new_flow = (await state.get_data())["flow"]
-        await message.answer(failure(payment, _failure_reason(payment)), reply_markup=kb.try_again(new_flow))
+        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(new_flow))
     elif result.outcome == "gave_up":
         await state.clear()
         await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
     else:
         await state.clear()
         await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
-
-
-def _failure_reason(payment) -> str:
-    if payment.error_code == "too_many_attempts":
-        return _("Three wrong codes: the payment was cancelled.")
-    if payment.error_code == "provider_unavailable":
-        return _("The payment provider did not answer.")
-    if payment.error_code == "cancelled":
-        return _("The provider cancelled the payment.")
-    if payment.error_code == "not_charged":  # Payme never charged the receipt, and it is now cancelled
-        return _("The payment did not go through.")
-    return provider_text(ProviderRejected(payment.error_code or "", payment.error_message or ""))
 
 
 async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,

@@ -164,7 +164,8 @@ class PaymeRail:
             except ProviderRejected as error:
                 return await self._refund(payment_id, error.code, error.message)
             except ProviderError as error:
-                return await self._wait(payment_id, f"settlement create: {type(error).__name__}", refund_at_end=True)
+                return await self._wait(payment_id, f"settlement create: {type(error).__name__}", outcome="settling",
+                                        refund_at_end=True)
             transaction_id = created.transaction_id
             await self._ledger.note(payment_id, f"settlement transaction {transaction_id}",
                                     transaction_id=transaction_id)
@@ -252,12 +253,14 @@ class PaymeRail:
     async def _wait(self, payment_id: int, detail: str, *, outcome: str = "unknown", refund_at_end: bool = False,
                     current: PaymentView | None = None, **values) -> PayResult:
         """Ask again later on the schedule. At the end: an unsettled charge with no Paylov pay sent is refunded;
-        anything else is left to a person (gave_up), because its outcome is not known."""
+        anything else but a refund is left to a person (gave_up), because its outcome is not known."""
         async with self._sessions() as session:
             payment = await session.get(Payment, payment_id)
             started, checks = aware(payment.created_at), payment.status_checks
+            refunding = payment.state == S.refunding.value
         now = self._now()
-        if now - started >= timedelta(seconds=self._schedule.give_up_after):
+        # A refund is followed to the end (Payme finishes every queued cancel); reconciliation lists it meanwhile.
+        if not refunding and now - started >= timedelta(seconds=self._schedule.give_up_after):
             if refund_at_end:
                 return await self._refund(payment_id, "settlement_not_possible", None)
             view = await self._ledger.note(payment_id, f"{detail}; gave up", status_checks=checks + 1,

@@ -373,3 +373,43 @@ async def pay_hot_water_with(user, card_label_start: str, amount: str) -> None:
     await user.press(next(label for label in user.last.labels if card_label_start in label))
     await user.wait_message("Check the payment")
     await user.press("✅ Confirm")
+
+
+async def test_a_bill_that_cannot_be_settled_in_time_is_refunded(make_settings, telegram, payme, paylov):
+    process = await BotProcess(make_settings(CARD_VAULT="payme", STATUS_CHECK_INTERVALS=[0.2],
+                                             STATUS_GIVE_UP_AFTER=1.0, STATUS_WORKER_TICK=0.1)).start()
+    try:
+        user = await registered(telegram, 918)
+        await add_payme_card(telegram, user)
+        for _ in range(50):  # Paylov's create keeps failing: the bill is never even reserved
+            paylov.fail_next("servicePayment/create", "500", apply=False)
+        await pay_hot_water(user, "7000")
+        await user.wait_message("Your card was charged 7 000 sum")
+        await user.wait_message("is back on the card", timeout=10)
+        [payment] = await payments_of(process, user.user_id)
+        assert payment.state == "refunded" and payment.error_code == "settlement_not_possible"
+        assert paylov.calls("servicePayment/pay") == []  # nothing was ever paid at Paylov
+    finally:
+        await process.stop()
+
+
+async def test_an_unclear_charge_is_settled_by_the_worker_and_the_user_told_once(make_settings, telegram, payme):
+    process = await BotProcess(make_settings(CARD_VAULT="payme", STATUS_CHECK_INTERVALS=[0.2],
+                                             STATUS_WORKER_TICK=0.1)).start()
+    try:
+        user = await registered(telegram, 919)
+        await add_payme_card(telegram, user)
+        payme.fail_next("receipts.pay", "drop", apply=False)  # the charge never reached Payme...
+        payme.fail_next("receipts.get", "500")  # ...and Payme cannot say so at first (read resent once)
+        payme.fail_next("receipts.get", "500")
+        await pay_hot_water(user, "7000")
+        pending = await user.wait_message("We don't know yet")
+        [payment] = await payments_of(process, user.user_id)
+        assert payment.receipt_id in pending.text
+        told = await user.wait_message("Not paid")
+        assert "The payment did not go through." in told.text and "Your card was not charged." in told.text
+        [payment] = await payments_of(process, user.user_id)
+        assert payment.state == "failed" and payme.receipt(payment.receipt_id)["state"] == 50
+        assert len(payme.calls("receipts.pay")) == 1
+    finally:
+        await process.stop()
