@@ -127,3 +127,20 @@ async def page_url_ru(user) -> str:
     await user.press(next(label for label in user.last.labels if label.startswith("➕")))
     await user.wait_for(lambda: any(button.web_app for row in user.last.buttons for button in row))
     return next(button.web_app for row in user.last.buttons for button in row if button.web_app)
+
+
+async def test_opened_outside_telegram_the_page_sends_nothing_anywhere(payme_app, telegram, payme, browser):
+    user = await registered(telegram, 953)
+    url = await page_url(user)
+    context = await browser.new_context(viewport=PHONE, is_mobile=True)
+    page = await context.new_page()
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    await page.goto(url, wait_until="domcontentloaded")  # no tgWebAppData: not opened by Telegram
+    assert "“Add a card” button" in await page.locator("#message").inner_text()
+    await page.locator("#number").fill(NUMBER)
+    await page.locator("#expiry").fill("0399")
+    await page.locator("#continue").click()
+    assert await page.locator("body").get_attribute("data-step") == "card"
+    assert [u for u in sent if u != url and "telegram.org" not in u] == []  # not even to Payme
+    assert payme.calls("cards.create") == []

@@ -413,3 +413,14 @@ async def test_an_unclear_charge_is_settled_by_the_worker_and_the_user_told_once
         assert len(payme.calls("receipts.pay")) == 1
     finally:
         await process.stop()
+
+
+async def test_an_old_init_data_is_refused(payme_app, telegram, payme):
+    import time
+
+    user = await registered(telegram, 920)
+    url = await open_card_page(user)
+    old = telegram.web_app_init_data(user.user_id, BOT_TOKEN, auth_date=int(time.time()) - 2 * 24 * 3600)
+    result = await bind_card(url, old, number=SEED_CARD, expire_mmyy="0399")
+    assert result.status == 401 and result.body["error"] == "bad_signature"
+    assert await payme_app.services.cards.list(user.user_id) == []
