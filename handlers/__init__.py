@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import cards, commands, errors, fallback, history, homes, menu, pay, start
+from handlers import (
+    cards,
+    checkout,
+    commands,
+    errors,
+    fallback,
+    history,
+    homes,
+    menu,
+    pay,
+    start,
+)
 
 
 def build_routers() -> list[Router]:
@@ -17,6 +28,7 @@ def build_routers() -> list[Router]:
         cards.create_router(),
         history.create_router(),
         homes.create_router(),
+        checkout.create_router(),
         pay.create_router(),  # its search takes any other text typed in the menu, so it comes after the features
         fallback.create_router(),
     ]

@@ -152,7 +152,7 @@ async def card_added(bot: Bot, dispatcher: Dispatcher, i18n: I18n, users: UserSe
         saved = (await state.get_data()).get("resume_pay")
         if saved and profile is not None:
             message = await bot.send_message(user_id, text)
-            from handlers.pay import resume_after_card
+            from handlers.checkout import resume_after_card
 
             await resume_after_card(message, state, cards, profile, saved)
             return
@@ -344,7 +344,7 @@ async def _finish(message: Message, state: FSMContext, cards: CardsService, prof
     """Back to the payment that sent the user here, or to the card list."""
     saved = (await state.get_data()).get("resume_pay")
     if saved:
-        from handlers.pay import resume_after_card
+        from handlers.checkout import resume_after_card
 
         await resume_after_card(message, state, cards, profile, saved)
         return

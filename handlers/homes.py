@@ -126,7 +126,7 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
                    profile: Profile, catalogue: CatalogueService, accounts: AccountsService, cards: CardsService,
                    payments: PaymentsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
     """With a default card, this tap is the confirmation: it goes straight to the SMS code."""
-    from handlers.pay import ask_card, report
+    from handlers.checkout import ask_card, report
 
     home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
     if home is None:

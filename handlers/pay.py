@@ -1,4 +1,5 @@
-"""Pay a bill: catalogue or search -> the provider's form -> account info -> amount -> card -> confirm -> code -> receipt.
+"""Pay a bill: catalogue or search -> the provider's form -> account info -> amount; then `checkout` takes over
+(card -> confirm -> code -> receipt).
 
 The form is one state that loops: the engine picks the next field from the answers kept in FSM data.
 """
@@ -6,11 +7,10 @@ The form is one state that loops: the engine picks the next field from the answe
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Filter, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -19,39 +19,25 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.account_texts import info_text
 from bot.domain import forms
-from bot.domain.cards import CardError, parse_otp
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
-from bot.filters import Registered
-from bot.keyboards import homes as homes_kb
+from bot.filters import CurrentFlow, Registered
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
 from bot.labels import label, shown
-from bot.outcomes import provider_text, rule_text
+from bot.outcomes import provider_text
 from bot.providers.errors import ProviderError, ProviderRejected
-from bot.receipts import failure, failure_reason, pending, receipt, summary
 from bot.services.accounts import AccountInfo, AccountsService
-from bot.services.cards import CardFlowError, CardsService
+from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService, Service, ServiceForm
-from bot.services.payments import PaymentClosed, PaymentsService, PayResult
+from bot.services.payments import PaymentsService
 from bot.services.users import Profile
-from bot.settings import Settings
-from bot.settlement import outcome_text
 from bot.states import Pay
-from bot.webapp.server import WebAppServer
-from handlers.answers import alert, answer_now
-from handlers.answers import delete as delete_message
+from handlers.answers import alert
 from handlers.answers import edit as edit_message
+from handlers.checkout import ask_card
 
 UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
-
-
-class CurrentFlow(Filter):
-    """The button belongs to the payment conversation in progress; otherwise the fallback says it is closed."""
-
-    async def __call__(self, callback: CallbackQuery, callback_data: PayCb, state: FSMContext) -> bool | dict:
-        data = await state.get_data()
-        return {"flow": data} if data.get("flow") == callback_data.flow else False
 
 
 # ---- catalogue -------------------------------------------------------------------------------------------------
@@ -378,159 +364,6 @@ async def amount_hint(message: Message) -> None:
     await message.answer(_("Please type the amount as a number, e.g. 15000 or 15 000."))
 
 
-# ---- card, confirm, code -----------------------------------------------------------------------------------
-
-
-async def ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
-    data = await state.get_data()
-    await state.set_state(Pay.card)
-    items = await cards.list(profile.id)
-    text = (_("Choose the card to pay {amount} sum with:").format(amount=format_sums(data["amount"]))
-            if items else _("You have no saved cards yet. Add one and I'll bring you back to this payment."))
-    await message.answer(text, reply_markup=kb.cards(data["flow"], items))
-
-
-async def resume_after_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile,
-                            saved: dict[str, Any]) -> None:
-    """Back from adding a card to the payment, with every answer still there."""
-    await state.set_state(Pay.card)
-    await state.set_data(saved)
-    await ask_card(message, state, cards, profile)
-
-
-async def add_card(
-    callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService, callback_answer: CallbackAnswer,
-    settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
-) -> None:
-    from handlers.cards import begin_adding
-
-    await state.set_data({"resume_pay": flow})
-    await begin_adding(callback, state, cards, callback_answer, settings, profile, webapp)
-
-
-async def choose_card(callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
-                      catalogue: CatalogueService, cards: CardsService, callback_answer: CallbackAnswer) -> None:
-    try:
-        card = await cards.get(callback.from_user.id, callback_data.value)
-        if not card.active:
-            raise CardFlowError("card_inactive", name=card.name)
-    except CardFlowError as error:
-        alert(callback_answer, rule_text(error.code, **error.params))
-        return
-    form = await catalogue.form(flow["service_id"])
-    display = _account_display(form, flow["answers"])
-    await state.set_state(Pay.confirm)
-    await state.update_data(card_id=card.id)
-    text = summary(service=form.service.name, account_display=display, amount=flow["amount"],
-                   card=f"{card.name} ({card.masked})", can_cancel=form.service.can_cancel)
-    await edit_message(callback, text, kb.confirm(flow["flow"]))
-
-
-def _account_display(form: ServiceForm, answers: dict[str, str]) -> list[list[str]]:
-    return [[label(field.name, field.title), shown(value, 80)] for field, value in forms.display(form.fields, answers)]
-
-
-async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                  payments: PaymentsService, cards: CardsService, profile: Profile, bot: Bot,
-                  callback_answer: CallbackAnswer) -> None:
-    service = await catalogue.service(flow["service_id"])
-    form = await catalogue.form(flow["service_id"])
-    if service is None or not service.payable:
-        alert(callback_answer, _("This service cannot be paid right now. Please try later."))
-        return
-    await answer_now(callback, callback_answer)
-    try:
-        payment = await payments.open(
-            user_id=profile.id, intent_key=flow["flow"], service=form.service,
-            account=forms.account(form.fields, flow["answers"]), account_display=_account_display(form, flow["answers"]),
-            amount=flow["amount"], card_id=flow["card_id"],
-        )
-    except CardFlowError as error:
-        if error.code != "card_inactive":
-            await callback.message.answer(_("This payment is closed."))
-            return
-        await callback.message.answer(rule_text(error.code, **error.params))  # the token died since it was chosen
-        await ask_card(callback.message, state, cards, profile)
-        return
-    except PaymentClosed:
-        await callback.message.answer(_("This payment is closed."))
-        return
-    await state.set_state(Pay.code)
-    await state.update_data(payment_id=payment.id)
-    try:
-        await callback.message.edit_reply_markup(reply_markup=None)
-    except TelegramBadRequest:
-        pass
-    async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
-        result = await payments.start(profile.id, payment.id, profile.phone)
-    await report(callback.message, state, result)
-
-
-async def typed_code(message: Message, state: FSMContext, payments: PaymentsService, profile: Profile,
-                     bot: Bot) -> None:
-    data = await state.get_data()
-    try:
-        otp = parse_otp(message.text)
-    except CardError:
-        await message.answer(_("The code has 6 digits. Please type it again."), reply_markup=kb.code(data["flow"]))
-        return
-    await delete_message(message, bot)
-    waiting = await message.answer(_("Paying…"))
-    async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-        result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)
-    await delete_message(waiting, bot)
-    await report(message, state, result)
-
-
-async def code_hint(message: Message, state: FSMContext) -> None:
-    data = await state.get_data()
-    await message.answer(_("Please type the 6-digit code from the SMS."), reply_markup=kb.code(data["flow"]))
-
-
-async def report(message: Message, state: FSMContext, result: PayResult) -> None:
-    """Tell the user what became of the payment, and leave the conversation where the next step is."""
-    payment = result.payment
-    data = await state.get_data()
-    flow = data.get("flow", "")
-    if result.outcome == "pending":
-        await message.answer(_("I sent a code by SMS to {phone}. Type it to pay {amount} sum.").format(
-            phone=shown(payment.otp_phone or "—"), amount=format_sums(payment.amount)), reply_markup=kb.code(flow))
-    elif result.outcome == "new_code":
-        await message.answer(_("The code has expired; that attempt was not charged. I sent a new code to {phone}. "
-                               "Type it to pay.").format(phone=shown(payment.otp_phone or "—")),
-                             reply_markup=kb.code(flow))
-    elif result.outcome == "wrong_code":
-        await message.answer(_("Wrong code. Tries left: {left}.").format(left=result.tries_left),
-                             reply_markup=kb.code(flow))
-    elif result.outcome == "not_charged":
-        await message.answer(_("The payment did not go through and your card was not charged. "
-                               "Type the code again to retry."), reply_markup=kb.code(flow))
-    elif result.outcome == "paid":
-        await state.clear()
-        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=payment.rail == "payme"))
-    elif result.outcome in ("settling", "refunding", "refunded"):
-        await state.clear()
-        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
-    elif result.outcome == "failed":
-        await state.set_state(Pay.confirm)
-        await state.update_data(flow=secrets.token_hex(4), payment_id=None)
-        new_flow = (await state.get_data())["flow"]
-        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(new_flow))
-    elif result.outcome == "gave_up":
-        await state.clear()
-        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
-    else:
-        await state.clear()
-        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
-
-
-async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-                payments: PaymentsService, cards: CardsService, profile: Profile, bot: Bot,
-                callback_answer: CallbackAnswer) -> None:
-    """A new intent with the same answers: the failed payment stays failed in the ledger."""
-    await confirm(callback, state, flow, catalogue, payments, cards, profile, bot, callback_answer)
-
-
 # ---- back, cancel, stale -------------------------------------------------------------------------------------
 
 
@@ -610,10 +443,6 @@ def create_router() -> Router:
     router.callback_query.register(choose_option, cb(F.action == PayAction.option), CurrentFlow(), Pay.form)
     router.callback_query.register(skip_field, cb(F.action == PayAction.skip), CurrentFlow(), Pay.form)
     router.callback_query.register(pay_debt, cb(F.action == PayAction.debt), CurrentFlow(), Pay.amount)
-    router.callback_query.register(choose_card, cb(F.action == PayAction.card), CurrentFlow(), Pay.card)
-    router.callback_query.register(add_card, cb(F.action == PayAction.add_card), CurrentFlow(), Pay.card)
-    router.callback_query.register(confirm, cb(F.action == PayAction.confirm), CurrentFlow(), Pay.confirm)
-    router.callback_query.register(again, cb(F.action == PayAction.again), CurrentFlow(), Pay.confirm)
     router.callback_query.register(closed, cb())
 
     router.message.register(search_from_menu, StateFilter(None), F.text, ~F.text.startswith("/"))
@@ -623,8 +452,6 @@ def create_router() -> Router:
     router.message.register(form_hint, Pay.form)
     router.message.register(typed_amount, Pay.amount, F.text)
     router.message.register(amount_hint, Pay.amount)
-    router.message.register(typed_code, Pay.code, F.text)
-    router.message.register(code_hint, Pay.code)
     router.message.register(step_hint, Pay.card)
     router.message.register(step_hint, Pay.confirm)
     return router
