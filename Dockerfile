@@ -14,4 +14,7 @@ RUN pip install . \
 
 USER bot
 VOLUME ["/app/data"]
+# The card page (CARD_VAULT=payme) for the TLS proxy in front of WEBAPP_URL.
+ENV WEBAPP_HOST=0.0.0.0 WEBAPP_PORT=8080
+EXPOSE 8080
 CMD ["python", "-m", "bot"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
@@ -42,7 +42,7 @@ class WebAppServer:
     i18n: I18n
     on_card_added: CardAdded
     url: str = ""  # the public base address pages are opened at
-    _runner: web.AppRunner | None = None
+    _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
 
     def page_url(self, language: str | None) -> str:
         return f"{self.url}{CARD_PAGE}?lang={language if language in LANGUAGES else 'en'}"
