@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.payments import Durations
+from bench.payments import Durations, print_report
 from bot.sandbox import paylov_catalogue
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox
@@ -62,14 +61,7 @@ async def main(count: int) -> None:
         for server in (telegram, payme, paylov):
             await server.stop()
 
-    print(f"Payme-card payments: {count}")
-    print(f"provider calls per payment (warm cache): {sum(calls.values()) / count:.2f}  (target 6)")
-    for name, n in sorted(calls.items()):
-        print(f"  {name}: {n / count:.2f}")
-    print(f"updates handled: {len(durations.values)}")
-    print(f"median handler time per update: {statistics.median(durations.values):.1f} ms")
-    print(f"p95 handler time per update: {statistics.quantiles(durations.values, n=20)[-1]:.1f} ms")
-
+    print_report("Payme-card payments", count, calls, durations, target=6)
 
 if __name__ == "__main__":
     asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20))

@@ -67,10 +67,14 @@ async def main(count: int) -> None:
         await telegram.stop()
         await paylov.stop()
 
-    print(f"payments: {count}")
-    print(f"provider calls per payment (warm cache): {sum(calls.values()) / count:.2f}  (target 3)")
-    for path, n in sorted(calls.items()):
-        print(f"  {path}: {n / count:.2f}")
+    print_report("payments", count, calls, durations, target=3)
+
+
+def print_report(what: str, count: int, calls: Counter, durations: Durations, *, target: int) -> None:
+    print(f"{what}: {count}")
+    print(f"provider calls per payment (warm cache): {sum(calls.values()) / count:.2f}  (target {target})")
+    for name, n in sorted(calls.items()):
+        print(f"  {name}: {n / count:.2f}")
     print(f"updates handled: {len(durations.values)}")
     print(f"median handler time per update: {statistics.median(durations.values):.1f} ms")
     print(f"p95 handler time per update: {statistics.quantiles(durations.values, n=20)[-1]:.1f} ms")

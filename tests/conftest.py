@@ -121,3 +121,12 @@ async def app(make_settings: Callable[..., Settings]) -> AsyncIterator[BotProces
     await process.start()
     yield process
     await process.stop()
+
+
+@pytest.fixture
+async def payme_app(make_settings: Callable[..., Settings]) -> AsyncIterator[BotProcess]:
+    """The bot with CARD_VAULT=payme: new cards are bound on the card page."""
+    process = BotProcess(make_settings(CARD_VAULT="payme"))
+    await process.start()
+    yield process
+    await process.stop()

@@ -23,11 +23,16 @@ async def registered(telegram, user_id: int, language: str = "en", **kwargs) -> 
     return user
 
 
-async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: str | None = None) -> None:
-    """From the menu to a saved card (English)."""
+async def open_add_card(user: FakeUser) -> None:
+    """From the menu: My cards, then "Add a card" (English)."""
     await user.tap("💳 My cards")
     await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
     await user.press("➕ Add a card")
+
+
+async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: str | None = None) -> None:
+    """From the menu to a card saved at Paylov by an SMS code typed in the chat (English)."""
+    await open_add_card(user)
     await user.wait_message("16-digit card number")
     await user.send(number)
     await user.wait_message("Now send its expiry")
@@ -44,22 +49,38 @@ async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: st
         await user.wait_message("Your cards")
 
 
-async def choose_first_card_and_confirm(user: FakeUser) -> None:
+async def choose_card_and_confirm(user: FakeUser, card: str | None = None) -> None:
+    """The first card, or the first whose label holds `card`; then the summary's Confirm."""
     await user.wait_message("Choose the card")
-    await user.press(user.last.labels[0])
+    await user.press(next(label for label in user.last.labels if card is None or card in label))
     await user.wait_message("Check the payment")
     await user.press("✅ Confirm")
+
+
+async def choose_first_card_and_confirm(user: FakeUser) -> None:
+    await choose_card_and_confirm(user)
     await user.wait_message("I sent a code by SMS")
 
 
-async def hot_water_to_code(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
-    """From the menu (search typed right there) to the SMS-code prompt of a hot-water payment."""
+async def hot_water_to_cards(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
+    """From the menu (search typed right there) through the account and the amount of a hot-water payment."""
     await user.send("горячая")
     await user.press("Горячая вода и отопление")
     await user.send(account)
     await user.wait_message("Type the amount")
     await user.send(amount)
-    await choose_first_card_and_confirm(user)
+
+
+async def hot_water_to_confirm(user: FakeUser, *, account: str = "10000002", amount: str = "7000",
+                               card: str | None = None) -> None:
+    await hot_water_to_cards(user, account=account, amount=amount)
+    await choose_card_and_confirm(user, card)
+
+
+async def hot_water_to_code(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
+    """To the SMS-code prompt of a hot-water payment with a Paylov card."""
+    await hot_water_to_confirm(user, account=account, amount=amount)
+    await user.wait_message("I sent a code by SMS")
 
 
 async def pay_service(user: FakeUser, *, query: str, service: str, account: str, amount: str) -> None:
@@ -82,30 +103,26 @@ async def pay_text_service(user: FakeUser, *, account: str = "10000001", amount:
     await pay_service(user, query="горячая", service="Горячая вода и отопление", account=account, amount=amount)
 
 
+async def open_card_page(user: FakeUser) -> str:
+    """CARD_VAULT=payme: "Add a card" answers with the card page's Mini App button; its address."""
+    await open_add_card(user)
+    message = await user.wait_message("Payme's secure page")
+    return message.button("💳 Open the card page").web_app
+
+
 async def add_payme_card(telegram, user: FakeUser, bot_token: str, number: str = "8600069195406311") -> None:
     """CARD_VAULT=payme: from the menu through the card page (its protocol over HTTP) to the card in the list."""
     from bot.sandbox.card_page_client import bind_card
 
-    await user.tap("💳 My cards")
-    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
-    await user.press("➕ Add a card")
-    message = await user.wait_message("Payme's secure page")
-    result = await bind_card(message.button("💳 Open the card page").web_app,
-                             telegram.web_app_init_data(user.user_id, bot_token), number=number, expire_mmyy="0399")
+    url = await open_card_page(user)
+    result = await bind_card(url, telegram.web_app_init_data(user.user_id, bot_token), number=number,
+                             expire_mmyy="0399")
     if not result.body.get("ok"):
         raise AssertionError(f"the card page was refused: {result.body}")
     await user.wait_message("is added")
 
 
-async def pay_with_payme_card(user: FakeUser, *, account: str = "10000001", amount: str = "15000") -> None:
+async def pay_with_payme_card(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
     """A hot-water bill paid with the first (Payme) card: no SMS code per payment, straight to the receipt."""
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send(account)
-    await user.wait_message("Type the amount")
-    await user.send(amount)
-    await user.wait_message("Choose the card")
-    await user.press(user.last.labels[0])
-    await user.wait_message("Check the payment")
-    await user.press("✅ Confirm")
+    await hot_water_to_confirm(user, account=account, amount=amount)
     await user.wait_message("✅ Paid")

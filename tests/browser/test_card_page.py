@@ -10,8 +10,7 @@ import pytest
 from playwright.async_api import async_playwright
 from sqlalchemy import select
 
-from bot.sandbox.harness import BotProcess
-from bot.sandbox.scenarios import registered
+from bot.sandbox.scenarios import open_card_page, registered
 from bot.storage.models import Card
 from tests.conftest import BOT_TOKEN
 
@@ -21,14 +20,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NUMBER = "8600069195406311"
 PHONE = {"width": 360, "height": 640}
-
-
-@pytest.fixture
-async def payme_app(make_settings):
-    process = BotProcess(make_settings(CARD_VAULT="payme"))
-    await process.start()
-    yield process
-    await process.stop()
 
 
 @pytest.fixture
@@ -49,17 +40,9 @@ async def open_page(browser, telegram, user, url: str):
     return page, seen
 
 
-async def page_url(user) -> str:
-    await user.tap("💳 My cards")
-    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
-    await user.press("➕ Add a card")
-    message = await user.wait_message("Payme's secure page")
-    return message.button("💳 Open the card page").web_app
-
-
 async def test_the_page_binds_a_seed_card_and_our_server_never_sees_the_number(payme_app, telegram, payme, browser):
     user = await registered(telegram, 951)
-    url = await page_url(user)
+    url = await open_card_page(user)
     page, seen = await open_page(browser, telegram, user, url)
 
     # seed 001's form rules
@@ -131,7 +114,7 @@ async def page_url_ru(user) -> str:
 
 async def test_opened_outside_telegram_the_page_sends_nothing_anywhere(payme_app, telegram, payme, browser):
     user = await registered(telegram, 953)
-    url = await page_url(user)
+    url = await open_card_page(user)
     context = await browser.new_context(viewport=PHONE, is_mobile=True)
     page = await context.new_page()
     sent: list[str] = []

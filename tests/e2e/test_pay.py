@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from bot.sandbox import paylov_catalogue as catalogue
 from bot.sandbox.scenarios import (
@@ -13,19 +12,7 @@ from bot.sandbox.scenarios import (
     pay_text_service,
     registered,
 )
-from bot.storage.models import Payment, PaymentEvent
-
-
-async def payments_of(app, user_id: int) -> list[Payment]:
-    async with app.services.sessionmaker() as session:
-        return list(await session.scalars(select(Payment).where(Payment.user_id == user_id).order_by(Payment.id)))
-
-
-async def events_of(app, payment_id: int) -> list[tuple[str | None, str]]:
-    async with app.services.sessionmaker() as session:
-        rows = await session.scalars(
-            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id))
-        return [(row.from_state, row.to_state) for row in rows]
+from tests.e2e.ledger_rows import events_of, payments_of
 
 
 async def ready(telegram, user_id: int, card: bool = True):

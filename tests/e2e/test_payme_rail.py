@@ -11,60 +11,21 @@ from bot.sandbox import scenarios
 from bot.sandbox.card_page_client import PaymeError, bind_card
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.scenarios import registered
-from bot.storage.models import Card, Payment, PaymentEvent
+from bot.storage.models import Card
 from tests.conftest import BOT_TOKEN
+from tests.e2e.ledger_rows import payments_of, states_of
 
 SEED_CARD = "8600069195406311"
 POOR_CARD = "8600495473316478"  # 20 000 sum on it
-
-
-@pytest.fixture
-async def payme_app(make_settings):
-    process = BotProcess(make_settings(CARD_VAULT="payme"))
-    await process.start()
-    yield process
-    await process.stop()
-
-
-async def open_card_page(user) -> str:
-    await user.tap("💳 My cards")
-    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
-    await user.press("➕ Add a card")
-    message = await user.wait_message("Payme's secure page")
-    return message.button("💳 Open the card page").web_app
 
 
 async def add_payme_card(telegram, user, number: str = SEED_CARD) -> None:
     await scenarios.add_payme_card(telegram, user, BOT_TOKEN, number)
 
 
-async def pay_hot_water(user, amount: str = "7000") -> None:
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send(amount)
-    await user.wait_message("Choose the card")
-    await user.press(user.last.labels[0])
-    await user.wait_message("Check the payment")
-    await user.press("✅ Confirm")
-
-
-async def payments_of(app, user_id: int) -> list[Payment]:
-    async with app.services.sessionmaker() as session:
-        return list(await session.scalars(select(Payment).where(Payment.user_id == user_id).order_by(Payment.id)))
-
-
-async def states_of(app, payment_id: int) -> list[str]:
-    async with app.services.sessionmaker() as session:
-        rows = await session.scalars(
-            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id))
-        return [row.to_state for row in rows if row.from_state != row.to_state]
-
-
 async def test_the_card_page_binds_a_card_the_bot_stores_as_a_payme_token(payme_app, telegram, payme):
     user = await registered(telegram, 901)
-    url = await open_card_page(user)
+    url = await scenarios.open_card_page(user)
     assert url.startswith("http://127.0.0.1:") and "/card?lang=en" in url
 
     result = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
@@ -83,7 +44,7 @@ async def test_the_card_page_binds_a_card_the_bot_stores_as_a_payme_token(payme_
 
 async def test_the_token_endpoint_refuses_a_forged_init_data_and_an_unverified_token(payme_app, telegram, payme):
     user = await registered(telegram, 902)
-    url = await open_card_page(user)
+    url = await scenarios.open_card_page(user)
     forged = telegram.web_app_init_data(user.user_id, "1:another-bots-token")
     result = await bind_card(url, forged, number=SEED_CARD, expire_mmyy="0399")
     assert result.status == 401 and result.body["ok"] is False
@@ -102,7 +63,7 @@ async def test_a_bill_paid_with_a_payme_card_is_charged_in_tiyin_and_settled_wit
     user = await registered(telegram, 903)
     await add_payme_card(telegram, user)
     settlement_before = paylov.merchant_card_balance()
-    await pay_hot_water(user, "7000")
+    await scenarios.hot_water_to_confirm(user, amount="7000")
     receipt_message = await user.wait_message("✅ Paid")
 
     [payment] = await payments_of(payme_app, user.user_id)
@@ -137,7 +98,7 @@ async def test_a_failed_settlement_cancels_the_receipt_and_the_user_is_told(paym
     await add_payme_card(telegram, user)
     # The bill cannot be paid: the settlement card has no money.
     paylov.add_merchant_card(balance=1)
-    await pay_hot_water(user, "7000")
+    await scenarios.hot_water_to_confirm(user, amount="7000")
     told = await user.wait_message("Not paid")
     [payment] = await payments_of(payme_app, user.user_id)
     assert payment.state == "refunded"
@@ -157,7 +118,7 @@ async def test_an_unclear_receipts_pay_is_resolved_without_a_second_charge(payme
         token = (await session.scalars(select(Card.provider_card_id).where(Card.user_id == user.user_id))).one()
     before = payme.card_balance(token)
     payme.fail_next("receipts.pay", "drop", apply=True)  # charged at Payme, the answer lost
-    await pay_hot_water(user, "7000")
+    await scenarios.hot_water_to_confirm(user, amount="7000")
     await user.wait_message("✅ Paid")
     [payment] = await payments_of(payme_app, user.user_id)
     assert len(payme.calls("receipts.pay")) == 1  # never sent twice
@@ -169,7 +130,7 @@ async def test_an_unclear_receipts_pay_that_never_charged_ends_not_charged(payme
     user = await registered(telegram, 906)
     await add_payme_card(telegram, user)
     payme.fail_next("receipts.pay", "drop", apply=False)  # lost before Payme acted
-    await pay_hot_water(user, "7000")
+    await scenarios.hot_water_to_confirm(user, amount="7000")
     told = await user.wait_message("Not paid")
     assert "The payment did not go through." in told.text and "Your card was not charged." in told.text
     [payment] = await payments_of(payme_app, user.user_id)
@@ -185,7 +146,7 @@ async def test_an_inactive_token_is_refused_and_marked(payme_app, telegram, paym
         token = (await session.scalars(select(Card.provider_card_id).where(Card.user_id == user.user_id))).one()
     await payme_app.services.payme.cards_remove(token)  # gone at Payme behind the bot's back
 
-    await pay_hot_water(user, "7000")
+    await scenarios.hot_water_to_confirm(user, amount="7000")
     await user.wait_message("no longer works at Payme")
     assert payme.calls("receipts.create") == []  # nothing was charged
     assert [p.state for p in await payments_of(payme_app, user.user_id)] == []
@@ -212,11 +173,7 @@ async def test_removing_a_payme_card_removes_its_token_at_payme(payme_app, teleg
 
 async def test_adding_a_card_from_the_payment_returns_to_the_payment(payme_app, telegram, payme):
     user = await registered(telegram, 909)
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send("7000")
+    await scenarios.hot_water_to_cards(user)
     await user.wait_message("no saved cards yet")
     await user.press("➕ Add a card")
     message = await user.wait_message("Payme's secure page")
@@ -236,7 +193,7 @@ async def test_adding_a_card_from_the_payment_returns_to_the_payment(payme_app, 
 async def test_each_refused_seed_card_is_refused_on_the_card_page_and_nothing_is_saved(
         payme_app, telegram, payme, number, code, message):
     user = await registered(telegram, 910)
-    url = await open_card_page(user)
+    url = await scenarios.open_card_page(user)
     with pytest.raises(PaymeError) as refused:
         await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=number, expire_mmyy="0399")
     assert refused.value.code == code and message in refused.value.message
@@ -245,7 +202,7 @@ async def test_each_refused_seed_card_is_refused_on_the_card_page_and_nothing_is
 
 async def test_a_wrong_sms_code_on_the_card_page_binds_nothing(payme_app, telegram, payme):
     user = await registered(telegram, 911)
-    url = await open_card_page(user)
+    url = await scenarios.open_card_page(user)
     with pytest.raises(PaymeError) as refused:
         await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
                         expire_mmyy="0399", code="123456")
@@ -256,7 +213,7 @@ async def test_a_wrong_sms_code_on_the_card_page_binds_nothing(payme_app, telegr
 async def test_a_poor_seed_card_is_refused_for_insufficient_funds_and_not_charged(payme_app, telegram, payme, paylov):
     user = await registered(telegram, 912)
     await add_payme_card(telegram, user, POOR_CARD)  # 20 000 sum on it
-    await pay_hot_water(user, "25000")
+    await scenarios.hot_water_to_confirm(user, amount="25000")
     told = await user.wait_message("Not paid")
     assert "Not enough money on the card" in told.text
     [payment] = await payments_of(payme_app, user.user_id)
@@ -276,7 +233,7 @@ async def test_an_unclear_settlement_is_finished_by_the_worker_and_the_user_gets
         paylov.fail_next("servicePayment/pay", "500", apply=True)
         paylov.fail_next("transaction/status", "500")
         paylov.fail_next("transaction/status", "500")
-        await pay_hot_water(user, "7000")
+        await scenarios.hot_water_to_confirm(user, amount="7000")
         told = await user.wait_message("Your card was charged 7 000 sum")
         assert "not yet confirmed" in told.text
         receipt = await user.wait_message("✅ Paid")  # from the worker, once Paylov's status answers
@@ -292,7 +249,7 @@ async def test_history_shows_a_payme_payment_with_the_user_s_card_not_the_settle
         payme_app, telegram, payme, paylov):
     user = await registered(telegram, 914)
     await add_payme_card(telegram, user)
-    await pay_hot_water(user, "7000")
+    await scenarios.hot_water_to_confirm(user, amount="7000")
     await user.wait_message("✅ Paid")
     records = await payme_app.services.history.of(user.user_id)
     [entry] = records.entries
@@ -307,7 +264,7 @@ async def test_a_slow_refund_is_followed_by_the_worker_until_the_money_is_back(m
         await add_payme_card(telegram, user)
         payme.cancel_settles_after = 3  # Payme keeps the cancel queued (21) for a while
         paylov.add_merchant_card(balance=1)  # the bill cannot be paid
-        await pay_hot_water(user, "7000")
+        await scenarios.hot_water_to_confirm(user, amount="7000")
         first = await user.wait_message("on its way back")
         assert "860006******6311" in first.text
         done = await user.wait_message("is back on the card")
@@ -354,25 +311,13 @@ async def test_a_list_holds_cards_of_both_vaults_and_the_rail_follows_the_chosen
         assert listed == [("paylov", "860049******6478"), ("payme", "860006******6311")]
 
         await scenarios.pay_text_service(user, account="10000002", amount="1000")  # first card: Paylov, SMS code
-        await pay_hot_water_with(user, "UZCARD •6311", "2000")  # the Payme card: a receipt, no code
+        await scenarios.hot_water_to_confirm(user, amount="2000", card="UZCARD •6311")  # the Payme card: a receipt, no code
         await user.wait_message("Payme receipt:")
         rails = [(p.rail, p.amount, p.state) for p in await payments_of(process, user.user_id)]
         assert rails == [("paylov", 1000, "paid"), ("payme", 2000, "paid")]
         assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [200_000]
     finally:
         await process.stop()
-
-
-async def pay_hot_water_with(user, card_label_start: str, amount: str) -> None:
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send(amount)
-    await user.wait_message("Choose the card")
-    await user.press(next(label for label in user.last.labels if card_label_start in label))
-    await user.wait_message("Check the payment")
-    await user.press("✅ Confirm")
 
 
 async def test_a_bill_that_cannot_be_settled_in_time_is_refunded(make_settings, telegram, payme, paylov):
@@ -383,7 +328,7 @@ async def test_a_bill_that_cannot_be_settled_in_time_is_refunded(make_settings, 
         await add_payme_card(telegram, user)
         for _ in range(50):  # Paylov's create keeps failing: the bill is never even reserved
             paylov.fail_next("servicePayment/create", "500", apply=False)
-        await pay_hot_water(user, "7000")
+        await scenarios.hot_water_to_confirm(user, amount="7000")
         await user.wait_message("Your card was charged 7 000 sum")
         await user.wait_message("is back on the card", timeout=10)
         [payment] = await payments_of(process, user.user_id)
@@ -402,7 +347,7 @@ async def test_an_unclear_charge_is_settled_by_the_worker_and_the_user_told_once
         payme.fail_next("receipts.pay", "drop", apply=False)  # the charge never reached Payme...
         payme.fail_next("receipts.get", "500")  # ...and Payme cannot say so at first (read resent once)
         payme.fail_next("receipts.get", "500")
-        await pay_hot_water(user, "7000")
+        await scenarios.hot_water_to_confirm(user, amount="7000")
         pending = await user.wait_message("We don't know yet")
         [payment] = await payments_of(process, user.user_id)
         assert payment.receipt_id in pending.text
@@ -419,7 +364,7 @@ async def test_an_old_init_data_is_refused(payme_app, telegram, payme):
     import time
 
     user = await registered(telegram, 920)
-    url = await open_card_page(user)
+    url = await scenarios.open_card_page(user)
     old = telegram.web_app_init_data(user.user_id, BOT_TOKEN, auth_date=int(time.time()) - 2 * 24 * 3600)
     result = await bind_card(url, old, number=SEED_CARD, expire_mmyy="0399")
     assert result.status == 401 and result.body["error"] == "bad_signature"
