@@ -8,8 +8,6 @@ on the next tick, so the operator may at worst get a report twice, never miss on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.periodic import Periodic
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
 from bot.reconcile import Report, reconcile
@@ -28,30 +27,17 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # Telegram's text limit, in characters
 
 
-class ReconcileWorker:
+class ReconcileWorker(Periodic):
+    name = "reconciler"
+
     def __init__(self, bot: Bot, *, payme: PaymeClient, paylov: PaylovClient, sessionmaker: async_sessionmaker,
                  chat_id: int, hour: int, tick: float, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._bot, self._payme, self._paylov, self._sessions = bot, payme, paylov, sessionmaker
-        self._chat_id, self._hour, self._tick, self._now = chat_id, hour, tick, now
-        self._stopped = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        super().__init__(tick=tick)
+        self._chat_id, self._hour, self._now = chat_id, hour, now
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reconciler")
-
-    async def stop(self) -> None:
-        self._stopped.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                await self.run_due()
-            except Exception:  # a bad pass must not end the reports: log it, try again next tick
-                logger.exception("reconciliation pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), self._tick)
+    async def run_pass(self) -> None:
+        await self.run_due()
 
     async def run_due(self) -> Report | None:
         """One pass: yesterday's report when it is due and not yet sent; None otherwise."""

@@ -5,8 +5,6 @@ The schedule and what was sent live in the database, so restarts neither skip no
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from aiogram import Bot
@@ -16,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.account_texts import home_text
 from bot.keyboards import homes as kb
+from bot.periodic import Periodic
 from bot.services.accounts import AccountsService
 from bot.services.catalogue import CatalogueService
 from bot.services.homes import HomesService
@@ -24,33 +23,18 @@ from bot.services.users import UserService
 logger = logging.getLogger(__name__)
 
 
-class ReminderWorker:
+class ReminderWorker(Periodic):
+    name = "reminders"
+    wait_first = True
+
     def __init__(self, bot: Bot, homes: HomesService, users: UserService, catalogue: CatalogueService,
                  accounts: AccountsService, i18n: I18n, *, tick: float) -> None:
+        super().__init__(tick=tick)
         self._bot, self._homes, self._users = bot, homes, users
         self._catalogue, self._accounts, self._i18n = catalogue, accounts, i18n
-        self._tick = tick
-        self._stopped = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reminders")
-
-    async def stop(self) -> None:
-        self._stopped.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), self._tick)
-            if self._stopped.is_set():
-                return
-            try:
-                await self.send_due()
-            except Exception:  # a bad pass must not end the reminders: log it, try again next tick
-                logger.exception("reminder pass failed")
+    async def run_pass(self) -> None:
+        await self.send_due()
 
     async def send_due(self) -> int:
         sent = 0

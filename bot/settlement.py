@@ -3,8 +3,6 @@ schedule and tells the user once the answer is final. Its work comes from the da
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -15,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
 from bot.labels import shown
+from bot.periodic import Periodic
 from bot.receipts import failure, failure_reason, receipt, refund, settling
 from bot.services.payments import PaymentsService, PayResult
 from bot.services.users import UserService
@@ -25,33 +24,18 @@ logger = logging.getLogger(__name__)
 FINAL = ("paid", "failed", "gave_up", "refunding", "refunded")
 
 
-class SettlementWorker:
+class SettlementWorker(Periodic):
+    name = "settlement-worker"
+
     def __init__(self, bot: Bot, payments: PaymentsService, users: UserService, i18n: I18n, *, tick: float) -> None:
+        super().__init__(tick=tick)
         self._bot, self._payments, self._users, self._i18n = bot, payments, users, i18n
-        self._tick = tick
-        self._stopped = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._startup = True  # the first pass also takes every orphaned `paying` row
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="settlement-worker")
-
-    async def stop(self) -> None:
-        self._stopped.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        startup = True
-        while not self._stopped.is_set():
-            try:
-                await self.settle_due(startup=startup)
-                startup = False
-                wait = await self._until_next()
-            except Exception:  # one bad pass must not end the worker: log it and try again next tick
-                logger.exception("settlement pass failed")
-                wait = self._tick
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), wait)
+    async def run_pass(self) -> float:
+        await self.settle_due(startup=self._startup)
+        self._startup = False
+        return await self._until_next()
 
     async def settle_due(self, *, startup: bool = False) -> None:
         for payment_id in await self._payments.due(startup=startup):
