@@ -11,7 +11,7 @@ from bot.domain.money import format_sums
 from bot.labels import shown
 from bot.outcomes import provider_text
 from bot.providers.errors import ProviderRejected
-from bot.services.payments import PaymentView
+from bot.services.payments import PaymentView, PayResult
 
 
 def _account_lines(payment: PaymentView) -> list[str]:
@@ -94,3 +94,27 @@ def pending(payment: PaymentView) -> str:
         "I'm checking with the provider and will tell you. Do not pay it again meanwhile. Transaction: {id}"
     ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
              id=shown((payment.receipt_id if payment.rail == "payme" else payment.transaction_id) or "—"))
+
+
+def outcome_text(result: PayResult) -> str:
+    """What became of a payment, told once it is known (by the flow, or later by the settlement worker)."""
+    payment = result.payment
+    if result.outcome == "paid":
+        return receipt(payment)
+    if result.outcome == "failed":
+        return failure(payment, failure_reason(payment))
+    if result.outcome == "settling":
+        return settling(payment)
+    if result.outcome in ("refunding", "refunded"):
+        return refund(payment, done=result.outcome == "refunded")
+    if payment.rail == "payme":
+        return _(
+            "I could not confirm the payment of {amount} sum for {service}. Please contact support with the Payme "
+            "receipt {receipt}; do not pay it again meanwhile."
+        ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+                 receipt=shown(payment.receipt_id or "—"))
+    return _(
+        "I could not confirm the payment of {amount} sum for {service}: the provider has not confirmed a charge. "
+        "If money left your card, please contact support with the transaction ID {id}."
+    ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+             id=shown(payment.transaction_id or "—"))

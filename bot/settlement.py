@@ -9,12 +9,9 @@ from datetime import UTC, datetime
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
-from bot.domain.money import format_sums
-from bot.labels import shown
 from bot.periodic import Periodic
-from bot.receipts import failure, failure_reason, receipt, refund, settling
+from bot.receipts import outcome_text
 from bot.services.payments import PaymentsService, PayResult
 from bot.services.users import UserService
 
@@ -57,29 +54,6 @@ class SettlementWorker(Periodic):
             await self._bot.send_message(result.payment.user_id, text)
         except TelegramAPIError:
             logger.warning("could not tell user %s about payment %s", result.payment.user_id, result.payment.id)
-
-
-def outcome_text(result: PayResult) -> str:
-    payment = result.payment
-    if result.outcome == "paid":
-        return receipt(payment)
-    if result.outcome == "failed":
-        return failure(payment, failure_reason(payment))
-    if result.outcome == "settling":
-        return settling(payment)
-    if result.outcome in ("refunding", "refunded"):
-        return refund(payment, done=result.outcome == "refunded")
-    if payment.rail == "payme":
-        return _(
-            "I could not confirm the payment of {amount} sum for {service}. Please contact support with the Payme "
-            "receipt {receipt}; do not pay it again meanwhile."
-        ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
-                 receipt=shown(payment.receipt_id or "—"))
-    return _(
-        "I could not confirm the payment of {amount} sum for {service}: the provider has not confirmed a charge. "
-        "If money left your card, please contact support with the transaction ID {id}."
-    ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
-             id=shown(payment.transaction_id or "—"))
 
 
 async def start_worker(bot: Bot, dispatcher, payments: PaymentsService, users: UserService, i18n: I18n,

@@ -148,15 +148,17 @@ async def card_added(bot: Bot, dispatcher: Dispatcher, i18n: I18n, users: UserSe
     state = dispatcher.fsm.get_context(bot, chat_id=user_id, user_id=user_id)
     profile = await users.get(user_id)
     with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
-        text = _("✅ The card “{name}” ({masked}) is added.").format(name=html.quote(card.name), masked=card.masked)
-        saved = (await state.get_data()).get("resume_pay")
+        text = _("✅ The card “{name}” ({masked}) is added.").format(name=html.quote(card.name),
+                                                                      masked=card.masked)
+        adding = await state.get_state() == AddCard.page.state  # not if the user has moved on meanwhile
+        saved = (await state.get_data()).get("resume_pay") if adding else None
         if saved and profile is not None:
             message = await bot.send_message(user_id, text)
             from handlers.checkout import resume_after_card
 
             await resume_after_card(message, state, cards, profile, saved)
             return
-        if await state.get_state() == AddCard.page.state:
+        if adding:
             await state.clear()
         items = await cards.list(user_id)
         await bot.send_message(user_id, text + "\n\n" + list_text(items), reply_markup=kb.card_list(items))

@@ -26,13 +26,19 @@ from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
 from bot.labels import label, shown
 from bot.outcomes import rule_text
-from bot.receipts import failure, failure_reason, pending, receipt, summary
+from bot.receipts import (
+    failure,
+    failure_reason,
+    outcome_text,
+    pending,
+    receipt,
+    summary,
+)
 from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService, ServiceForm
 from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.users import Profile
 from bot.settings import Settings
-from bot.settlement import outcome_text
 from bot.states import Pay
 from bot.webapp.server import WebAppServer
 from handlers.answers import alert, answer_now
@@ -101,7 +107,8 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
     try:
         payment = await payments.open(
             user_id=profile.id, intent_key=flow["flow"], service=form.service,
-            account=forms.account(form.fields, flow["answers"]), account_display=_account_display(form, flow["answers"]),
+            account=forms.account(form.fields, flow["answers"]),
+            account_display=_account_display(form, flow["answers"]),
             amount=flow["amount"], card_id=flow["card_id"],
         )
     except CardFlowError as error:
@@ -166,7 +173,8 @@ async def report(message: Message, state: FSMContext, result: PayResult) -> None
                                "Type the code again to retry."), reply_markup=kb.code(flow))
     elif result.outcome == "paid":
         await state.clear()
-        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=payment.rail == "payme"))
+        sms = payment.rail == "payme"  # Payme can text its receipt
+        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=sms))
     elif result.outcome in ("settling", "refunding", "refunded"):
         await state.clear()
         await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())

@@ -20,7 +20,7 @@ from bot.keyboards.callbacks import HistoryAction, HistoryCb, ReceiptCb
 from bot.labels import shown, trim
 from bot.outcomes import provider_text
 from bot.providers.errors import ProviderError
-from bot.receipts import failure, pending, receipt, refund, settling
+from bot.receipts import failure, outcome_text, pending, receipt
 from bot.services.catalogue import CatalogueService
 from bot.services.history import (
     Entry,
@@ -30,7 +30,7 @@ from bot.services.history import (
     month_start,
     this_month,
 )
-from bot.services.payments import PaymentClosed, PaymentsService
+from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.users import Profile
 from handlers.answers import alert
 
@@ -166,10 +166,8 @@ async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService) 
         return failure(payment, _("You can pay it again from the menu."))
     if entry.state == "unknown":
         return pending(payment)
-    if entry.state == "settling":
-        return settling(payment)
-    if entry.state in ("refunding", "refunded"):
-        return refund(payment, done=entry.state == "refunded")
+    if entry.state in ("settling", "refunding", "refunded"):  # the Payme rail: said as the chat said it
+        return outcome_text(PayResult(entry.state, payment))
     return _("This payment was not completed and your card was not charged. You can pay it again from the menu.")
 
 

@@ -60,7 +60,8 @@ def services(names: list[str], month: tuple[int, int]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def back_to_view(month: tuple[int, int], svc: int, page: int, *, sms_payment: int | None = None) -> InlineKeyboardMarkup:
+def back_to_view(month: tuple[int, int], svc: int, page: int, *,
+                 sms_payment: int | None = None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if sms_payment is not None:
         builder.button(text=_("📱 Send the receipt by SMS"), callback_data=ReceiptCb(payment=sms_payment))

@@ -99,7 +99,8 @@ class HistoryService:
             ))
         for tx in by_id.values():  # paid outside the bot
             service = await self._catalogue.service(tx.service_id) if tx.service_id else None
-            entries.append(Entry(None, tx.id, tx.service_id or "", service.name if service else (tx.service_id or "—"),
+            name = service.name if service else (tx.service_id or "—")
+            entries.append(Entry(None, tx.id, tx.service_id or "", name,
                                  tx.amount, _provider_time(tx.date), "paid", tx.card_number))
         entries.sort(key=lambda e: e.at, reverse=True)
         return History(entries, reachable)

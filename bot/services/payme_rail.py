@@ -73,7 +73,7 @@ class PaymeRail:
         await self._ledger.move(payment_id, S.charging, f"receipt {receipt.id}; receipts.pay sent",
                                 receipt_id=receipt.id, receipt_state=receipt.state)
         try:
-            paid = await self._payme.receipts_pay(receipt.id, token, _digits(phone))
+            paid = await self._payme.receipts_pay(receipt.id, token, payme_phone(phone))
         except ProviderRejected as error:
             await self._cancel_unpaid(receipt.id)
             view = await self._ledger.move(payment_id, S.failed, f"receipts.pay: {error.code}", error_code=error.code)
@@ -278,7 +278,8 @@ def _description(payment: Payment) -> str:
     return f"{payment.service_name} — {shown}" if shown else payment.service_name
 
 
-def _digits(phone: str | None) -> str | None:
+def payme_phone(phone: str | None) -> str | None:
+    """Payme writes phones as digits only (998901234567); ours are stored as +998901234567."""
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
     return digits or None
 

@@ -39,7 +39,7 @@ from bot.services.ledger import (
 from bot.services.ledger import (
     view as _view,
 )
-from bot.services.payme_rail import PaymeRail
+from bot.services.payme_rail import PaymeRail, payme_phone
 from bot.storage.models import Payment, PaymentEvent
 
 __all__ = ["CheckSchedule", "Outcome", "PaymentClosed", "PaymentView", "PaymentsService", "PayResult"]
@@ -144,7 +144,7 @@ class PaymentsService:
         async with self._sessions() as session:
             payment = await self._ledger.owned(session, user_id, payment_id)
             receipt_id = payment.receipt_id
-        digits = "".join(ch for ch in phone or "" if ch.isdigit())
+        digits = payme_phone(phone)
         if receipt_id is None or self._payme is None or not digits:
             raise PaymentClosed("no Payme receipt")
         return await self._payme.receipts_send(receipt_id, digits)
@@ -169,7 +169,7 @@ class PaymentsService:
         except (ProviderUnavailable, ProviderOutcomeUnknown) as error:
             # create only reserves a transaction; without its id nothing can be charged: not charged, say so.
             view = await self._ledger.move(payment_id, PaymentState.failed, f"create: {type(error).__name__}",
-                                    error_code="provider_unavailable")
+                                           error_code="provider_unavailable")
             return PayResult("failed", view)
         view = await self._ledger.move(
             payment_id, PaymentState.created, f"transaction {created.transaction_id}",
@@ -200,7 +200,7 @@ class PaymentsService:
                 failures += 1
                 if failures >= MAX_CODE_TRIES:
                     view = await self._ledger.move(payment_id, PaymentState.failed, "three wrong codes",
-                                            error_code="too_many_attempts", otp_failures=failures)
+                                                   error_code="too_many_attempts", otp_failures=failures)
                     return PayResult("failed", view)
                 view = await self._ledger.move(payment_id, PaymentState.created, "wrong code", otp_failures=failures)
                 return PayResult("wrong_code", view, tries_left=MAX_CODE_TRIES - failures)
@@ -253,21 +253,21 @@ class PaymentsService:
             status, answer = None, "unavailable"
         if answer == "paid":
             view = await self._ledger.move(payment_id, PaymentState.paid, "status: paid", paid_at=status.payed_at,
-                                    status_checks=checks + 1, next_check_at=None)
+                                           status_checks=checks + 1, next_check_at=None)
             return PayResult("paid", view)
         if answer == "cancelled":
             view = await self._ledger.move(payment_id, PaymentState.failed, "status: cancelled", error_code="cancelled",
-                                    status_checks=checks + 1, next_check_at=None)
+                                           status_checks=checks + 1, next_check_at=None)
             return PayResult("failed", view)
         now = self._now()
         intervals = self._schedule.intervals
         if now - started >= timedelta(seconds=self._schedule.give_up_after):
             view = await self._ledger.note(payment_id, f"status: {answer}; gave up", status_checks=checks + 1,
-                                    next_check_at=None, gave_up_at=now)
+                                           next_check_at=None, gave_up_at=now)
             return PayResult("gave_up", view)
         wait = intervals[min(checks, len(intervals) - 1)]
         view = await self._ledger.note(payment_id, f"status: {answer}", status_checks=checks + 1,
-                                next_check_at=now + timedelta(seconds=wait))
+                                       next_check_at=now + timedelta(seconds=wait))
         return PayResult("unknown", view)
 
     async def due(self, *, startup: bool = False) -> list[int]:
@@ -300,17 +300,14 @@ class PaymentsService:
                 Payment.next_check_at.is_not(None)))
             return min((aware(t) for t in times), default=None)
 
-    async def get_any(self, payment_id: int) -> PaymentView:
-        async with self._sessions() as session:
-            return _view(await session.get(Payment, payment_id))
-
     async def abandon(self, user_id: int, payment_id: int) -> None:
         """The user cancelled before paying: a draft or created payment is closed as failed (nothing charged)."""
         async with self._sessions() as session:
             payment = await self._ledger.owned(session, user_id, payment_id)
             if payment.state not in (PaymentState.draft.value, PaymentState.created.value):
                 return
-        await self._ledger.move(payment_id, PaymentState.failed, "cancelled by the user", error_code="cancelled_by_user")
+        await self._ledger.move(payment_id, PaymentState.failed, "cancelled by the user",
+                                error_code="cancelled_by_user")
 
 
 def _outcome(payment: Payment | PaymentView) -> Outcome:
