@@ -1,6 +1,7 @@
 """python -m bot: settings -> services -> Dispatcher -> long polling.
 
-Subcommands: `demo` (a chat in this terminal against the Telegram double and sandbox providers) and
+Subcommands: `demo` (a chat in this terminal against the Telegram double and sandbox providers),
+`migrate` (bring DATABASE_URL's schema to the newest revision and exit: a deploy step) and
 `reconcile --date YYYY-MM-DD` (a day's Payme receipts and Paylov transactions against the ledger; exit 1 on a
 mismatch).
 """
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--script", help="a file of steps to run instead of typing (one per line); '-' for stdin")
     demo.add_argument("--user-id", type=int, default=1001)
     demo.add_argument("--language-code", default="en")
+    sub.add_parser("migrate", help="run the database migrations once and exit")
     reconcile = sub.add_parser("reconcile", help="compare a day's provider records with the ledger")
     reconcile.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD, Tashkent")
     args = parser.parse_args(argv)
@@ -31,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.demo import run_demo
 
             return asyncio.run(run_demo(script=args.script, user_id=args.user_id, language_code=args.language_code))
+        if args.command == "migrate":
+            from bot.storage.migrate import run_migrate
+
+            return asyncio.run(run_migrate())
         settings = load_settings()
         if args.command == "reconcile":
             from bot.logs import setup_logging

@@ -3,10 +3,13 @@ and the bot built by the production wiring, polling the double."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,9 @@ from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.payme import PaymeSandbox
 from bot.sandbox.telegram import TelegramDouble
+from bot.sandbox.postgres import PostgresServer
 from bot.settings import Settings, load_settings
+from bot.storage.db import make_engine, upgrade
 
 BOT_TOKEN = "4242:TEST-token-for-the-telegram-double-only"
 
@@ -27,6 +32,8 @@ class Audit:
 
     def __init__(self) -> None:
         self.databases: list[Path] = []
+        self.postgres: PostgresServer | None = None
+        self.postgres_databases: list[str] = []
         self.log_file = Path(tempfile.mkdtemp(prefix="paybot-audit-")) / "suite.log"
         self.secrets: set[str] = set()
 
@@ -44,6 +51,69 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     root.setLevel(logging.DEBUG)
     for noisy in ("aiosqlite", "asyncio", "sqlalchemy", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+DATABASES = ("sqlite", "postgresql")
+TEMPLATE = "paybot_template"
+_database_names = itertools.count(1)
+_ran_on: Counter[str] = Counter()
+_item_database: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throw-away PostgreSQL server for the session, with a migrated template every test database copies."""
+    server = PostgresServer().start()
+    AUDIT.postgres = server
+    try:
+        server.psql(f"CREATE DATABASE {TEMPLATE}")
+        asyncio.run(_migrate(server.url(TEMPLATE)))
+        yield server
+    finally:
+        server.stop()
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database for one test; every test that needs one runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "bot.db"
+        AUDIT.databases.append(path)
+        return f"sqlite+aiosqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"test_{next(_database_names)}"
+    server.psql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    AUDIT.postgres_databases.append(name)
+    return server.url(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "database_url" in callspec.params:
+            _item_database[item.nodeid] = callspec.params["database_url"]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.nodeid in _item_database:
+        _ran_on[_item_database[report.nodeid], report.outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _item_database:
+        parts = []
+        for database in DATABASES:
+            counts = {outcome: n for (db, outcome), n in _ran_on.items() if db == database}
+            if counts:
+                parts.append(f"{database}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
+        if parts:
+            terminalreporter.write_line("database-dependent tests ran on " + "; ".join(parts))
 
 
 @pytest.fixture
@@ -88,7 +158,7 @@ async def payme(provider_clock: Clock) -> AsyncIterator[PaymeSandbox]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbox,
+def make_settings(database_url: str, telegram: TelegramDouble, paylov: PaylovSandbox,
                   payme: PaymeSandbox) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {
@@ -100,7 +170,7 @@ def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbo
             "PAYLOV_PASSWORD": PaylovSandbox.PASSWORD,
             "PAYLOV_CONSUMER_KEY": PaylovSandbox.CONSUMER_KEY,
             "PAYLOV_CONSUMER_SECRET": PaylovSandbox.CONSUMER_SECRET,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            "DATABASE_URL": database_url,
             "ALLOW_TEST_CARDS": True,
             "PAYME_BASE_URL": payme.base_url,
             "PAYME_MERCHANT_ID": payme.merchant_id,
@@ -109,7 +179,6 @@ def make_settings(tmp_path: Path, telegram: TelegramDouble, paylov: PaylovSandbo
             "WEBAPP_PORT": 0,
         }
         values.update(overrides)
-        AUDIT.databases.append(tmp_path / "bot.db")
         return load_settings(**values)
 
     return make

@@ -9,8 +9,8 @@ from bot.storage.db import make_engine, upgrade
 from bot.storage.models import Base
 
 
-async def test_migrations_match_models(tmp_path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'schema.db'}")
+async def test_migrations_match_models(database_url):
+    engine = make_engine(database_url)
     await upgrade(engine)
     await upgrade(engine)
     async with engine.connect() as connection:

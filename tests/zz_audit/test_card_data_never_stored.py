@@ -1,4 +1,5 @@
-"""Runs after the whole suite: no card number or typed SMS code in any database, FSM row or log line."""
+"""Runs after the whole suite: no card number or typed SMS code in any database (SQLite files and PostgreSQL
+dumps), FSM row or log line."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def test_no_card_data_anywhere():
             sidecar = path.with_name(path.name + suffix)
             if sidecar.exists():
                 places[str(sidecar)] = sidecar.read_bytes()
+    if AUDIT.postgres is not None and AUDIT.postgres.pid is not None:
+        for name in AUDIT.postgres_databases:
+            places[f"postgresql/{name}"] = AUDIT.postgres.dump(name).encode()
     places["log"] = AUDIT.log_file.read_bytes()
     found = [(needle, place) for place, content in places.items() for needle in needles if needle.encode() in content]
     assert found == []
