@@ -33,6 +33,7 @@ locales: $(STAMP)
 bench: setup
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.payme_payments
+	$(BIN)/python -m bench.flows 100
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

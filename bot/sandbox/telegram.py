@@ -3,6 +3,11 @@
 The bot under test runs unchanged (`TelegramAPIServer.from_base(double.base_url)`); tests and the terminal demo
 play users through FakeUser. The double validates like Telegram (HTML, lengths, button data, edits), so a bug
 fails here instead of in production. State lives in the double, so a restarted bot sees the same chats.
+
+Faults on command, queued per Bot API method (successive faults for successive calls of that method), each marked
+in the call ledger (`ApiCall.fault`): `fail_next(method, "429", retry_after=N)`, `fail_next(method, "502")` (any
+5xx), `fail_next("deleteMessage", "refuse")` (or `refuse_deletes = True` for every delete), and
+`hold_next(method, apply=...)`, which parks the request before or after its effect until the test releases it.
 """
 
 from __future__ import annotations
@@ -14,19 +19,22 @@ import json
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
 import aiogram.methods
 from aiohttp import web
 
+from bot.sandbox.faults import Hold
 from bot.sandbox.telegram_html import EntityParseError, parse_html, strip_text
 from bot.sandbox.telegram_user import TEXT_LIMIT, Button, ButtonNotFound, FakeUser, Msg
 
-__all__ = ["ApiCall", "ApiError", "Button", "ButtonNotFound", "FakeUser", "Msg", "TelegramDouble"]
+__all__ = ["ApiCall", "ApiError", "Button", "ButtonNotFound", "FakeUser", "Hold", "Msg", "TelegramDouble"]
 
 JSON_FIELDS = frozenset({
     "reply_markup", "commands", "scope", "link_preview_options", "reply_parameters", "entities",
@@ -67,10 +75,17 @@ TELEGRAM_METHODS = {
 class ApiError(Exception):
     """An error envelope: the HTTP status equals error_code, as with Telegram."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, parameters: dict | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.parameters = parameters  # ResponseParameters, e.g. {"retry_after": 5}
+
+    def envelope(self) -> dict:
+        body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
 
 
 def bad(description: str) -> ApiError:
@@ -82,13 +97,44 @@ class ApiCall:
     method: str  # canonical camelCase, or the name as requested when Telegram has no such method
     params: dict
     ok: bool
-    response: dict  # the whole envelope sent back
-    status: int = 200
+    response: dict  # the whole envelope sent back ({} when none was)
+    status: int = 200  # 0: the client got no answer (a hold dropped, or the client hung up while held)
     token: str = ""
+    fault: str | None = None  # the injected fault that shaped this call: "429", "500"…, "refuse", "hold"
 
     @property
     def description(self) -> str | None:
         return self.response.get("description")
+
+    @property
+    def answered(self) -> bool:
+        return self.status != 0
+
+
+@dataclass
+class _Fault:
+    mode: str  # "429", a 5xx status, "refuse", "hold"
+    retry_after: int | None = None
+    hold: Hold | None = None
+    apply: bool = False  # a hold: park after the method's effect (True) or before it (False)
+
+    def error(self) -> ApiError:
+        if self.mode == "429":
+            return ApiError(429, f"Too Many Requests: retry after {self.retry_after}",
+                            {"retry_after": self.retry_after})
+        if self.mode == "refuse":
+            return bad("message can't be deleted")
+        status = int(self.mode)
+        return ApiError(status, HTTPStatus(status).phrase)
+
+
+def _server_error(mode: str) -> bool:
+    if not mode.isdigit():
+        return False
+    try:
+        return 500 <= HTTPStatus(int(mode)) <= 599
+    except ValueError:
+        return False
 
 
 Handler = Callable[[dict], Awaitable[Any]]
@@ -117,6 +163,9 @@ class TelegramDouble:
         self._poll_generation = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._holds: list[Hold] = []  # every hold handed out and not yet let go by stop()
+        self.refuse_deletes = False  # every deleteMessage answers "message can't be deleted" (a queued fault first)
         self._methods: dict[str, Handler] = {
             "getMe": self._get_me, "getUpdates": self._get_updates, "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info, "setMyCommands": self._set_my_commands,
@@ -142,7 +191,17 @@ class TelegramDouble:
         return self.base_url
 
     async def stop(self) -> None:
-        """Releases long polls at once, then closes the server; the chats stay for a later start()."""
+        """Releases long polls at once, then closes the server; the chats stay for a later start().
+
+        Every hold is released with proceed=False (a parked request's connection closes unanswered) and holds not
+        yet reached leave the queue; other queued faults stay for a later start().
+        """
+        for queue in self._faults.values():
+            for fault in [f for f in queue if f.hold is not None]:
+                queue.remove(fault)
+        holds, self._holds = self._holds, []
+        for hold in holds:
+            hold.release(proceed=False)
         if self._runner is None:
             return
         async with self._updates_changed:
@@ -198,13 +257,68 @@ class TelegramDouble:
             scope["chat_id"] = chat_id
         return [dict(c) for c in self._commands.get((_scope_key(scope), language_code or ""), [])]
 
+    # ---- faults ---------------------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, mode: str, *, retry_after: int | None = None) -> None:
+        """The next call of `method` that is not already claimed by a fault fails, and its effect does not happen.
+
+        mode "429": HTTP 429 "Too Many Requests: retry after N" with parameters.retry_after (N = retry_after, 1 by
+        default), as Telegram's flood control answers. A 5xx status as text ("500", "502", …): that status with
+        Telegram's JSON error shape. "refuse" (deleteMessage only): 400 "message can't be deleted", the message
+        stays. Several faults queue up for successive calls of the same method.
+        """
+        name = _method_name(method)
+        if retry_after is not None and mode != "429":
+            raise ValueError("retry_after goes with a '429' fault")
+        if mode == "429":
+            seconds = 1 if retry_after is None else retry_after
+            if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+                raise ValueError(f"retry_after must be a whole number of seconds, not {seconds!r}")
+            fault = _Fault("429", retry_after=seconds)
+        elif mode == "refuse":
+            if name != "deleteMessage":
+                raise ValueError("a 'refuse' fault is for deleteMessage")
+            fault = _Fault("refuse")
+        elif mode == "hold":
+            raise ValueError("a hold is ordered with hold_next(), which returns it")
+        elif _server_error(mode):
+            fault = _Fault(mode)
+        else:
+            raise ValueError(f"unknown fault mode {mode!r}: '429', a 5xx status such as '500', or 'refuse'")
+        self._faults.setdefault(name, deque()).append(fault)
+
+    def hold_next(self, method: str, *, apply: bool = False) -> Hold:
+        """The next call of `method` (after any fault queued before this) parks until the test releases it.
+
+        apply=False parks before the method's effect, apply=True after it (a sent message is already in the chat).
+        `hold.release()` answers as usual; `release(proceed=False)` closes the connection unanswered (with
+        apply=False the effect then never happens). `await hold.reached()` waits for the request to park.
+        """
+        hold = Hold()
+        self._faults.setdefault(_method_name(method), deque()).append(_Fault("hold", hold=hold, apply=apply))
+        self._holds.append(hold)
+        return hold
+
+    def pending_faults(self, method: str) -> list[str]:
+        """The modes still queued for `method`, next first."""
+        return [fault.mode for fault in self._faults.get(_method_name(method), ())]
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        queue = self._faults.get(method)
+        if queue:
+            return queue.popleft()
+        if method == "deleteMessage" and self.refuse_deletes:
+            return _Fault("refuse")
+        return None
+
     @property
     def polls_started(self) -> int:
         """How many getUpdates requests have reached the double."""
         return self._poll_generation
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Until predicate() holds; re-checked when the update queue changes or a long poll starts."""
+        """Until predicate() holds; re-checked when the update queue changes, a long poll starts or a call is
+        recorded in the ledger."""
         async with self._updates_changed:
             await asyncio.wait_for(self._updates_changed.wait_for(predicate), timeout)
 
@@ -226,25 +340,57 @@ class TelegramDouble:
         method = TELEGRAM_METHODS.get(requested.lower(), requested)
         self.tokens_seen.add(token)
         params: dict = {}
+        fault: _Fault | None = None
         try:
             if self.token is not None and token != self.token:
                 raise ApiError(401, "Unauthorized")
             params = await _read_params(request)
             if requested.lower() not in TELEGRAM_METHODS:
                 raise ApiError(404, "Not Found")
+            fault = self._take_fault(method)
+            if fault is not None and fault.hold is None:
+                raise fault.error()  # answered instead of the method: its effect does not happen
+        except ApiError as error:
+            status, body = error.status, error.envelope()
+        else:
+            hold = fault.hold if fault is not None else None
+            if hold is not None and not fault.apply and not await hold.park():
+                return await self._hang_up(request, ApiCall(method, params, False, {}, 0, token, "hold"))
+            status, body = await self._answer(method, params)
+            if hold is not None and fault.apply and not await hold.park():
+                return await self._hang_up(request, ApiCall(method, params, False, {}, 0, token, "hold"))
+            if hold is not None and (request.transport is None or request.transport.is_closing()):
+                # the client hung up while the request was parked (a killed bot): it never gets this answer
+                return await self._hang_up(request, ApiCall(method, params, False, {}, 0, token, "hold"))
+        await self._record(ApiCall(method, params, body["ok"], body, status, token,
+                                   fault.mode if fault is not None else None))
+        return web.json_response(body, status=status, dumps=partial(json.dumps, ensure_ascii=False))
+
+    async def _answer(self, method: str, params: dict) -> tuple[int, dict]:
+        """The method's own answer: (HTTP status, envelope)."""
+        try:
             handler = self._methods.get(method)
             if handler is None:
                 raise ApiError(501, f"Not Implemented: the Telegram double does not emulate {method}")
-            body: dict = {"ok": True, "result": await handler(params)}
-            status = 200
+            return 200, {"ok": True, "result": await handler(params)}
         except ApiError as error:
-            status = error.status
-            body = {"ok": False, "error_code": error.status, "description": error.description}
+            return error.status, error.envelope()
         except Exception:  # a bug in the double: answer like a server error instead of a bare 500 page
             logger.exception("the Telegram double failed on %s", method)
-            status, body = 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
-        self.calls.append(ApiCall(method, params, body["ok"], body, status, token))
-        return web.json_response(body, status=status, dumps=partial(json.dumps, ensure_ascii=False))
+            return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+
+    async def _hang_up(self, request: web.Request, call: ApiCall) -> web.Response:
+        """Closes the connection without an answer; the client sees a dropped connection."""
+        await self._record(call)
+        if request.transport is not None:  # None when the client has already hung up
+            request.transport.close()
+        # aiohttp finds the connection closed when it writes this, and drops it quietly.
+        return web.Response(status=504)
+
+    async def _record(self, call: ApiCall) -> None:
+        async with self._updates_changed:
+            self.calls.append(call)
+            self._updates_changed.notify_all()
 
     # ---- methods: bot and updates ---------------------------------------------------------------------------
 
@@ -504,6 +650,14 @@ async def _read_params(request: web.Request) -> dict:
         elif key in BOOL_FIELDS and value.lower() in ("true", "false", "1", "0"):
             params[key] = value.lower() in ("true", "1")
     return params
+
+
+def _method_name(method: str) -> str:
+    """The canonical name of a Bot API method; a name Telegram does not have is refused (a typo never fires)."""
+    name = TELEGRAM_METHODS.get(method.lower())
+    if name is None:
+        raise ValueError(f"the Bot API has no method {method!r}")
+    return name
 
 
 def _int(params: dict, name: str, default: int) -> int:

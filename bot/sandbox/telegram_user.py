@@ -101,6 +101,7 @@ class FakeUser:
         self.chat_actions: list[str] = []
         self.reply_keyboard_buttons: list[list[Button]] | None = None
         self.started = False  # Telegram lets a bot write only to users who wrote to it first
+        self.patience = 5.0  # seconds a wait gives the bot by default; a benchmark under load gives more
         self.version = 0  # bumped on every change to the chat
         self._changed = asyncio.Condition()
         self._next_message_id = 1
@@ -170,8 +171,9 @@ class FakeUser:
 
     # ---- waiting --------------------------------------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
         """Until predicate() holds; re-checked on every change to this chat. TimeoutError shows the chat."""
+        timeout = timeout or self.patience
         if predicate():
             return
         async with self._changed:
@@ -180,8 +182,9 @@ class FakeUser:
             except TimeoutError:
                 raise TimeoutError(f"condition not met within {timeout}s\n{self.transcript()}") from None
 
-    async def wait_message(self, contains: str | None = None, *, timeout: float = 5.0) -> Msg:
+    async def wait_message(self, contains: str | None = None, *, timeout: float | None = None) -> Msg:
         """The first bot message sent or edited since the user's last action whose text contains `contains`."""
+        timeout = timeout or self.patience
         mark = self._action_mark
 
         def found() -> Msg | None:
@@ -251,7 +254,7 @@ class FakeUser:
             contact["user_id"] = user_id
         return await self._user_message(Msg(0, False, kind="contact", contact=contact), {"contact": contact})
 
-    async def tap(self, label: str, *, timeout: float = 5.0) -> Msg:
+    async def tap(self, label: str, *, timeout: float | None = None) -> Msg:
         """A button of the current reply keyboard: its text, or the user's contact for request_contact.
 
         Waits up to `timeout` for the keyboard to show it, as a person waits for the bot's reply.
@@ -267,7 +270,7 @@ class FakeUser:
             raise ButtonNotFound(label, [t for row in self.reply_keyboard or [] for t in row])
         return await (self.share_contact() if button.request_contact else self.send(label))
 
-    async def press(self, label: str, *, message: Msg | None = None, timeout: float = 5.0) -> str:
+    async def press(self, label: str, *, message: Msg | None = None, timeout: float | None = None) -> str:
         """An inline button on the newest visible bot message that shows it (or on the given message).
 
         Waits up to `timeout` for such a message; returns the callback query id (see answered()).

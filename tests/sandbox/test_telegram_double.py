@@ -17,6 +17,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.filters import Command
@@ -480,6 +483,223 @@ async def test_restricted_token(telegram):
         await wrong.session.close()
         await right.session.close()
         await strict.stop()
+
+
+# ---- faults on command ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+async def plain_bot(telegram: TelegramDouble) -> AsyncIterator[Bot]:
+    """A Bot that is not polling: each call is one request the test makes."""
+    bot = make_bot(telegram)
+    yield bot
+    await bot.session.close()
+
+
+async def chat(telegram: TelegramDouble, user_id: int):
+    user = telegram.user(user_id)
+    await user.send("hi")  # Telegram lets a bot write only to users who wrote first
+    return user
+
+
+async def test_429_answers_like_flood_control_and_sends_nothing(telegram, plain_bot):
+    user = await chat(telegram, 160)
+    telegram.fail_next("sendMessage", "429", retry_after=7)
+    status, body = await raw_post(telegram, "sendMessage", json={"chat_id": 160, "text": "flood"})
+    assert (status, body) == (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
+                                    "parameters": {"retry_after": 7}})
+    assert user.bot_messages == []  # the effect did not happen
+
+    telegram.fail_next("sendMessage", "429", retry_after=3)
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await plain_bot.send_message(160, "through aiogram")
+    assert caught.value.retry_after == 3
+    assert user.bot_messages == []
+
+    await plain_bot.send_message(160, "after the wait")  # one fault, one call
+    assert [m.text for m in user.bot_messages] == ["after the wait"]
+    assert [(c.status, c.fault, c.ok) for c in telegram.calls_of("sendMessage")] == [
+        (429, "429", False), (429, "429", False), (200, None, True)]
+    first = telegram.calls_of("sendMessage")[0]
+    assert first.response == body and first.params["text"] == "flood" and first.answered
+
+
+@pytest.mark.parametrize("mode, description", [("500", "Internal Server Error"), ("502", "Bad Gateway"),
+                                               ("503", "Service Unavailable")])
+async def test_5xx_answers_telegrams_error_shape_and_does_nothing(telegram, plain_bot, mode, description):
+    user = await chat(telegram, 161)
+    telegram.fail_next("sendMessage", mode)
+    status, body = await raw_post(telegram, "sendMessage", json={"chat_id": 161, "text": "lost"})
+    assert (status, body) == (int(mode), {"ok": False, "error_code": int(mode), "description": description})
+    telegram.fail_next("editMessageText", mode)
+    shown = await plain_bot.send_message(161, "original")
+    with pytest.raises(TelegramServerError, match=description):
+        await plain_bot.edit_message_text("edited", chat_id=161, message_id=shown.message_id)
+    assert [(m.text, m.edited) for m in user.bot_messages] == [("original", False)]
+    assert [(c.method, c.status, c.fault) for c in telegram.calls if c.method != "getUpdates"] == [
+        ("sendMessage", int(mode), mode), ("sendMessage", 200, None), ("editMessageText", int(mode), mode)]
+
+
+async def test_faults_queue_per_method_in_order(telegram, plain_bot):
+    user = await chat(telegram, 162)
+    telegram.fail_next("sendMessage", "429", retry_after=2)
+    telegram.fail_next("SENDMESSAGE", "502")  # any case names the same method
+    hold = telegram.hold_next("sendMessage")
+    telegram.fail_next("sendChatAction", "500")
+    assert telegram.pending_faults("sendMessage") == ["429", "502", "hold"]
+
+    with pytest.raises(TelegramServerError):
+        await plain_bot.send_chat_action(162, "typing")  # its own queue: the sendMessage faults stay
+    assert telegram.pending_faults("sendMessage") == ["429", "502", "hold"]
+    with pytest.raises(TelegramRetryAfter):
+        await plain_bot.send_message(162, "one")
+    with pytest.raises(TelegramServerError):
+        await plain_bot.send_message(162, "two")
+    hold.release()  # released before it is reached: the request goes straight through
+    await plain_bot.send_message(162, "three")
+    await plain_bot.send_message(162, "four")
+    assert telegram.pending_faults("sendMessage") == []
+    assert [m.text for m in user.bot_messages] == ["three", "four"]
+    assert [(c.params["text"], c.fault) for c in telegram.calls_of("sendMessage")] == [
+        ("one", "429"), ("two", "502"), ("three", "hold"), ("four", None)]
+
+
+@pytest.mark.parametrize("method, mode, kwargs, error", [
+    ("sendMessage", "timeout", {}, "unknown fault mode 'timeout'"),
+    ("sendMessage", "418", {}, "unknown fault mode '418'"),
+    ("sendMessage", "404", {}, "unknown fault mode '404'"),
+    ("sendMessage", "5xx", {}, "unknown fault mode '5xx'"),
+    ("sendMessage", "hold", {}, "hold_next"),
+    ("sendMessage", "refuse", {}, "for deleteMessage"),
+    ("sendMessage", "500", {"retry_after": 3}, "retry_after goes with a '429'"),
+    ("sendMessage", "429", {"retry_after": -1}, "whole number of seconds"),
+    ("sendMessage", "429", {"retry_after": 1.5}, "whole number of seconds"),
+    ("sendMesage", "429", {}, "no method 'sendMesage'"),
+])
+async def test_fail_next_rejects_what_it_cannot_do(telegram, method, mode, kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        telegram.fail_next(method, mode, **kwargs)
+    with pytest.raises(ValueError, match="no method"):
+        telegram.hold_next("sendMesage")
+    assert telegram.pending_faults("sendMessage") == []
+
+
+async def test_refused_delete_leaves_the_message(telegram, plain_bot):
+    user = await chat(telegram, 163)
+    first, second = await plain_bot.send_message(163, "card 8600…"), await plain_bot.send_message(163, "x")
+    telegram.fail_next("deleteMessage", "refuse")
+    status, body = await raw_post(telegram, "deleteMessage", json={"chat_id": 163, "message_id": first.message_id})
+    assert (status, body) == (400, {"ok": False, "error_code": 400,
+                                    "description": "Bad Request: message can't be deleted"})
+    assert not user.message(first.message_id).deleted
+    assert await plain_bot.delete_message(163, first.message_id)  # the fault was for one call
+    assert user.message(first.message_id).deleted
+
+    telegram.refuse_deletes = True  # every delete, until switched off
+    for _ in range(2):
+        with pytest.raises(TelegramBadRequest, match="message can't be deleted"):
+            await plain_bot.delete_message(163, second.message_id)
+    telegram.fail_next("deleteMessage", "429", retry_after=4)  # a queued fault comes first
+    with pytest.raises(TelegramRetryAfter):
+        await plain_bot.delete_message(163, second.message_id)
+    assert not user.message(second.message_id).deleted
+    telegram.refuse_deletes = False
+    assert await plain_bot.delete_message(163, second.message_id)
+    assert [(c.status, c.fault) for c in telegram.calls_of("deleteMessage")] == [
+        (400, "refuse"), (200, None), (400, "refuse"), (400, "refuse"), (429, "429"), (200, None)]
+
+
+async def test_hold_before_the_effect_parks_until_released(telegram, plain_bot):
+    user = await chat(telegram, 164)
+    hold = telegram.hold_next("sendMessage")
+    sending = asyncio.create_task(plain_bot.send_message(164, "held"))
+    await hold.reached()
+    assert hold.is_reached and not sending.done()
+    assert user.bot_messages == [] and telegram.calls_of("sendMessage") == []  # recorded once answered
+    hold.release()
+    sent = await asyncio.wait_for(sending, 5)
+    assert sent.text == "held" and [m.text for m in user.bot_messages] == ["held"]
+    [call] = telegram.calls_of("sendMessage")
+    assert (call.status, call.fault, call.ok, call.response["result"]["text"]) == (200, "hold", True, "held")
+
+
+async def test_hold_before_the_effect_dropped_leaves_no_message(telegram, plain_bot):
+    user = await chat(telegram, 165)
+    hold = telegram.hold_next("sendMessage", apply=False)
+    sending = asyncio.create_task(plain_bot.send_message(165, "never shown"))
+    await hold.reached()
+    hold.release(proceed=False)
+    with pytest.raises(TelegramNetworkError):  # the connection closed without an answer
+        await asyncio.wait_for(sending, 5)
+    assert user.bot_messages == []
+    [call] = telegram.calls_of("sendMessage")
+    assert (call.status, call.response, call.ok, call.fault, call.answered) == (0, {}, False, "hold", False)
+
+
+async def test_hold_after_the_effect_shows_the_message_before_the_answer(telegram, plain_bot):
+    user = await chat(telegram, 166)
+    hold = telegram.hold_next("sendMessage", apply=True)
+    sending = asyncio.create_task(plain_bot.send_message(166, "already in the chat"))
+    await hold.reached()
+    assert [m.text for m in user.bot_messages] == ["already in the chat"] and not sending.done()
+    hold.release(proceed=False)  # Telegram delivered it; the bot never learns
+    with pytest.raises(TelegramNetworkError):
+        await asyncio.wait_for(sending, 5)
+    assert [m.text for m in user.bot_messages] == ["already in the chat"]
+    [call] = telegram.calls_of("sendMessage")
+    assert (call.status, call.fault, call.answered) == (0, "hold", False)
+
+    hold = telegram.hold_next("sendMessage", apply=True)
+    sending = asyncio.create_task(plain_bot.send_message(166, "answered late"))
+    await hold.reached()
+    hold.release()
+    assert (await asyncio.wait_for(sending, 5)).text == "answered late"
+    assert telegram.calls_of("sendMessage")[-1].status == 200
+
+
+async def test_a_held_call_wakes_ledger_waiters(telegram, plain_bot):
+    await chat(telegram, 167)
+    hold = telegram.hold_next("sendMessage")
+    sending = asyncio.create_task(plain_bot.send_message(167, "x"))
+    waiting = asyncio.create_task(telegram.wait_for(lambda: len(telegram.calls_of("sendMessage")) == 1))
+    await hold.reached()
+    assert not waiting.done()
+    hold.release()
+    await asyncio.wait_for(waiting, 5)  # woken by the ledger, not by an update
+    await sending
+
+
+async def test_stop_drops_held_requests_and_unreached_holds(telegram):
+    user = await chat(telegram, 168)
+    parked = telegram.hold_next("sendMessage", apply=False)
+    queued = telegram.hold_next("sendMessage", apply=True)
+    telegram.fail_next("sendMessage", "429")
+    sending = asyncio.create_task(raw_post(telegram, "sendMessage", json={"chat_id": 168, "text": "held"}))
+    await parked.reached()
+    await asyncio.wait_for(telegram.stop(), 10)
+    with pytest.raises(aiohttp.ClientError):  # dropped unanswered, not left hanging
+        await asyncio.wait_for(sending, 5)
+    assert (parked.proceed, queued.proceed) == (False, False)
+    assert telegram.pending_faults("sendMessage") == ["429"]  # holds leave the queue; other faults stay
+    assert user.bot_messages == []
+    [call] = telegram.calls_of("sendMessage")
+    assert (call.status, call.fault) == (0, "hold")
+
+    await telegram.start()  # a restarted double: the queued 429 is next, then calls go through
+    assert (await raw_post(telegram, "sendMessage", json={"chat_id": 168, "text": "a"}))[0] == 429
+    assert (await raw_post(telegram, "sendMessage", json={"chat_id": 168, "text": "b"}))[0] == 200
+    assert [m.text for m in user.bot_messages] == ["b"]
+
+
+async def test_a_429_reaches_a_polling_dispatcher_as_retry_after(telegram, bot):
+    user = telegram.user(169)
+    telegram.fail_next("sendMessage", "429", retry_after=9)
+    await user.send("first")
+    await telegram.wait_for(lambda: len(telegram.calls_of("sendMessage")) == 1)
+    await user.send("second")
+    await user.wait_message("You said: second")
+    assert [m.text for m in user.bot_messages] == ["You said: second"]  # the first answer was never sent
+    assert [(c.params["text"], c.status, c.fault) for c in telegram.calls_of("sendMessage")] == [
+        ("You said: first", 429, "429"), ("You said: second", 200, None)]
 
 
 # ---- terminal -----------------------------------------------------------------------------------------------
