@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.middlewares.callback_answer import QuietCallbackAnswer
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
+from bot.middlewares.payment_exit import PaymentExitMiddleware
 from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
@@ -136,8 +140,8 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
             payments=PaymentsService(sessionmaker, paylov, cards, CheckSchedule(
                 intervals=tuple(settings.STATUS_CHECK_INTERVALS),
                 give_up_after=settings.STATUS_GIVE_UP_AFTER,
-                paying_stale_after=settings.PAYING_STALE_AFTER,
-            ), payme=payme, settlement_card_id=settings.PAYLOV_SETTLEMENT_CARD_ID),
+                lease=settings.PAYING_STALE_AFTER,
+            ), owner=process_owner(), payme=payme, settlement_card_id=settings.PAYLOV_SETTLEMENT_CARD_ID),
             history=HistoryService(sessionmaker, paylov, catalogue),
             homes=HomesService(sessionmaker, today=today or _tashkent_today),
             sandboxes=sandboxes,
@@ -177,6 +181,11 @@ async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], sta
     )
 
 
+def process_owner() -> str:
+    """Who holds a claim: this process, told apart from a restarted one on the same host and pid."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 def _tashkent_today() -> date:
     return datetime.now(TASHKENT).date()
 
@@ -210,6 +219,7 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     ProfileI18nMiddleware(services.i18n).setup(dp)
     for observer in (dp.message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())
+        observer.middleware(PaymentExitMiddleware())
     dp.callback_query.middleware(QuietCallbackAnswer())
 
     dp.include_routers(*build_routers())

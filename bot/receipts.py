@@ -11,7 +11,7 @@ from bot.domain.money import format_sums
 from bot.labels import shown
 from bot.outcomes import provider_text
 from bot.providers.errors import ProviderRejected
-from bot.services.payments import PaymentView, PayResult
+from bot.money.ledger import PaymentView, PayResult
 
 
 def _account_lines(payment: PaymentView) -> list[str]:
@@ -107,6 +107,12 @@ def outcome_text(result: PayResult) -> str:
         return settling(payment)
     if result.outcome in ("refunding", "refunded"):
         return refund(payment, done=result.outcome == "refunded")
+    if result.outcome == "refund_pending":
+        return _(
+            "↩️ The refund of {amount} sum to the card {card} is taking longer than usual. Our team is on it, and I'll "
+            "tell you when the money is back. Payme receipt: {receipt}."
+        ).format(amount=format_sums(payment.amount), card=payment.card_masked,
+                 receipt=shown(payment.receipt_id or "—"))
     if payment.rail == "payme":
         return _(
             "I could not confirm the payment of {amount} sum for {service}. Please contact support with the Payme "

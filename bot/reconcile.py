@@ -21,7 +21,7 @@ from bot.providers.errors import ProviderError, ProviderRejected
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import GET_ALL_MAX, PaymeClient, Receipt, ReceiptState
 from bot.services.history import TASHKENT
-from bot.services.payme_rail import RECEIPT_ACCOUNT_KEY
+from bot.money.payme import RECEIPT_ACCOUNT_KEY
 from bot.storage.models import Payment
 
 CHARGED_NOT_SETTLED = "charged_not_settled"  # the card was charged, the bill not paid: the user paid for nothing

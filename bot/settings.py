@@ -7,6 +7,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.payments import min_lease
+
 
 class SettingsError(Exception):
     """A missing or malformed setting; its message is one line naming the setting."""
@@ -57,7 +59,9 @@ class Settings(DatabaseSettings):
         default=(10, 30, 60, 300, 900, 3600), description="seconds between status checks of an unsettled payment"
     )
     STATUS_GIVE_UP_AFTER: float = Field(default=86400, gt=0, description="seconds after which the worker stops asking")
-    PAYING_STALE_AFTER: float = Field(default=60, gt=0, description="a payment `paying` this long has lost its handler")
+    PAYING_STALE_AFTER: float = Field(
+        default=60, gt=0, description="a claim on a payment (a provider call in flight) lasts this long; then the "
+                                      "settlement worker takes it as the holder's death")
     STATUS_WORKER_TICK: float = Field(default=5, gt=0, description="longest sleep of the settlement worker")
 
     REMINDER_TICK: float = Field(default=300, gt=0, description="seconds between looks for due monthly reminders")
@@ -85,6 +89,15 @@ class Settings(DatabaseSettings):
         if self.CARD_VAULT == "payme" and not self.TELEGRAM_API_URL and not (self.WEBAPP_URL or "").startswith(
                 "https://"):
             raise ValueError("WEBAPP_URL must be the card page's public https:// address when CARD_VAULT=payme")
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlives_provider_calls(self) -> Settings:
+        """A claim must outlive the provider call its holder waits on, or a second hand would call as well."""
+        shortest = min_lease(self.PROVIDER_CONNECT_TIMEOUT, self.PROVIDER_READ_TIMEOUT)
+        if self.PAYING_STALE_AFTER < shortest:
+            raise ValueError(f"PAYING_STALE_AFTER must be at least {shortest:g} s with these provider timeouts "
+                             f"(2 × (PROVIDER_CONNECT_TIMEOUT + PROVIDER_READ_TIMEOUT) + 2)")
         return self
 
     @property

@@ -1,5 +1,7 @@
-"""The settlement worker: in the bot process, it asks transaction/status for every unsettled payment on its
-schedule and tells the user once the answer is final. Its work comes from the database, so a restart loses none."""
+"""The settlement worker: on every replica, it has the money engine settle what is due (unknown outcomes, claims
+whose holder died, scheduled checks), closes payments nobody finished, and tells users once an answer is final.
+Its work comes from the database and every row is claimed first, so a restart or a second replica loses nothing and
+does nothing twice."""
 
 from __future__ import annotations
 
@@ -18,27 +20,26 @@ from bot.services.users import UserService
 logger = logging.getLogger(__name__)
 
 # Outcomes the user hears about from the worker; "refunding" too: money left the card and is on its way back.
-FINAL = ("paid", "failed", "gave_up", "refunding", "refunded")
+FINAL = ("paid", "failed", "gave_up", "refunding", "refunded", "refund_pending")
 
 
 class SettlementWorker(Periodic):
     name = "settlement-worker"
 
-    def __init__(self, bot: Bot, payments: PaymentsService, users: UserService, i18n: I18n, *, tick: float) -> None:
+    def __init__(self, bot: Bot, payments: PaymentsService, users: UserService, i18n: I18n, *, tick: float,
+                 operator_chat_id: int | None = None) -> None:
         super().__init__(tick=tick)
         self._bot, self._payments, self._users, self._i18n = bot, payments, users, i18n
-        self._startup = True  # the first pass also takes every orphaned `paying` row
+        self._operator = operator_chat_id
 
     async def run_pass(self) -> float:
-        await self.settle_due(startup=self._startup)
-        self._startup = False
-        return await self._until_next()
-
-    async def settle_due(self, *, startup: bool = False) -> None:
-        for payment_id in await self._payments.due(startup=startup):
-            result = await self._payments.check(payment_id)
+        for result in await self._payments.settle_due():
             if result.outcome in FINAL:
                 await self._tell(result)
+            if result.outcome == "refund_pending":
+                await self._tell_operator(result)
+        await self._payments.close_abandoned()
+        return await self._until_next()
 
     async def _until_next(self) -> float:
         due_at = await self._payments.next_due_at()
@@ -55,10 +56,24 @@ class SettlementWorker(Periodic):
         except TelegramAPIError:
             logger.warning("could not tell user %s about payment %s", result.payment.user_id, result.payment.id)
 
+    async def _tell_operator(self, result: PayResult) -> None:
+        """A refund the automatic attempts could not finish: a person must look at it."""
+        payment = result.payment
+        logger.error("payment %s: refund attempts exhausted (receipt %s)", payment.id, payment.receipt_id)
+        if self._operator is None:
+            return
+        try:
+            await self._bot.send_message(self._operator, (
+                f"Refund needs a person: payment {payment.id}, Payme receipt {payment.receipt_id}, "
+                f"{payment.amount} sum; {payment.refund_attempts} receipts.cancel attempts did not take."))
+        except TelegramAPIError:
+            logger.warning("could not tell the operator about payment %s", payment.id)
+
 
 async def start_worker(bot: Bot, dispatcher, payments: PaymentsService, users: UserService, i18n: I18n,
                        settings) -> None:
-    worker = SettlementWorker(bot, payments, users, i18n, tick=settings.STATUS_WORKER_TICK)
+    worker = SettlementWorker(bot, payments, users, i18n, tick=settings.STATUS_WORKER_TICK,
+                              operator_chat_id=settings.OPERATOR_CHAT_ID)
     dispatcher["settlement_worker"] = worker
     worker.start()
 

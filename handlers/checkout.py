@@ -5,11 +5,11 @@ on confirm, with no code.
 
 from __future__ import annotations
 
-import secrets
+from contextlib import suppress
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
+from bot.domain.intents import new_flow
 from bot.domain.money import format_sums
 from bot.filters import CurrentFlow, Registered
 from bot.keyboards import homes as homes_kb
@@ -106,7 +107,7 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
     await answer_now(callback, callback_answer)
     try:
         payment = await payments.open(
-            user_id=profile.id, intent_key=flow["flow"], service=form.service,
+            user_id=profile.id, intent_key=flow.get("intent") or flow["flow"], service=form.service,
             account=forms.account(form.fields, flow["answers"]),
             account_display=_account_display(form, flow["answers"]),
             amount=flow["amount"], card_id=flow["card_id"],
@@ -121,12 +122,9 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
     except PaymentClosed:
         await callback.message.answer(_("This payment is closed."))
         return
-    await state.set_state(Pay.code)
     await state.update_data(payment_id=payment.id)
-    try:
+    with suppress(TelegramAPIError):  # the old Confirm button going away is cosmetic; the payment is not
         await callback.message.edit_reply_markup(reply_markup=None)
-    except TelegramBadRequest:
-        pass
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
         result = await payments.start(profile.id, payment.id, profile.phone)
     await report(callback.message, state, result)
@@ -158,7 +156,12 @@ async def report(message: Message, state: FSMContext, result: PayResult) -> None
     payment = result.payment
     data = await state.get_data()
     flow = data.get("flow", "")
-    if result.outcome == "pending":
+    if result.outcome in ("pending", "new_code", "wrong_code", "not_charged") and payment.rail == "paylov":
+        await state.set_state(Pay.code)  # only a Paylov card has a code to type
+    if result.outcome == "pending" and payment.rail != "paylov":  # another hand is charging it right now
+        await state.clear()
+        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
+    elif result.outcome == "pending":
         await message.answer(_("I sent a code by SMS to {phone}. Type it to pay {amount} sum.").format(
             phone=shown(payment.otp_phone or "—"), amount=format_sums(payment.amount)), reply_markup=kb.code(flow))
     elif result.outcome == "new_code":
@@ -175,14 +178,14 @@ async def report(message: Message, state: FSMContext, result: PayResult) -> None
         await state.clear()
         sms = payment.rail == "payme"  # Payme can text its receipt
         await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=sms))
-    elif result.outcome in ("settling", "refunding", "refunded"):
+    elif result.outcome in ("settling", "refunding", "refunded", "refund_pending"):
         await state.clear()
         await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
     elif result.outcome == "failed":
         await state.set_state(Pay.confirm)
-        await state.update_data(flow=secrets.token_hex(4), payment_id=None)
-        new_flow = (await state.get_data())["flow"]
-        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(new_flow))
+        ids = new_flow()  # a new intent: the failed payment stays failed in the ledger
+        await state.update_data(**ids, payment_id=None)
+        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(ids["flow"]))
     elif result.outcome == "gave_up":
         await state.clear()
         await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())

@@ -19,10 +19,7 @@ async def cancel(
     message: Message, state: FSMContext, profile: Profile | None, cards: CardsService, payments: PaymentsService
 ) -> None:
     cards.forget_number(message.from_user.id)
-    payment_id = (await state.get_data()).get("payment_id")
-    if payment_id:  # a payment waiting for its code is closed: nothing was charged
-        await payments.abandon(message.from_user.id, payment_id)
-    await state.clear()
+    await state.clear()  # a payment waiting for its code is closed on the way out (PaymentExitMiddleware)
     if not (profile and profile.registered):
         await ask_language(message, state)
         return

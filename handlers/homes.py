@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -13,9 +12,11 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
 from bot.account_texts import home_text
+from bot.domain.intents import flow_for, new_flow
 from bot.filters import Registered
 from bot.keyboards import homes as kb
 from bot.keyboards import menu as menu_kb
+from bot.keyboards import pay as pay_kb
 from bot.keyboards.callbacks import HomeAction, HomeCb
 from bot.labels import shown
 from bot.outcomes import rule_text
@@ -125,7 +126,9 @@ async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: Homes
 async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
                    profile: Profile, catalogue: CatalogueService, accounts: AccountsService, cards: CardsService,
                    payments: PaymentsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
-    """With a default card, this tap is the confirmation: it goes straight to the SMS code."""
+    """The fresh debt with the default card. A Paylov card: this tap is the confirmation and the SMS code follows.
+    A Payme card has no code, so this tap shows the summary and Confirm charges. Two presses of one button are one
+    intent: the flow and its key are derived from the button's message, the amount and the card."""
     from handlers.checkout import ask_card, report
 
     home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
@@ -142,15 +145,23 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
         if not form.service.min_amount <= debt <= form.service.max_amount:
             await callback.message.answer(_("The debt is outside this service's limits; use “Other amount”."))
             return
-        flow = secrets.token_hex(4)
-        await state.clear()
-        await state.set_data({"flow": flow, "service_id": home.service_id, "answers": home.account, "amount": debt})
         default = next((card for card in await cards.list(profile.id) if card.is_default), None)
+        ids = flow_for(profile.id, "home", home.id, callback.message.message_id, debt,
+                       default.id if default else None)
+        await state.clear()
+        await state.set_data({**ids, "service_id": home.service_id, "answers": home.account, "amount": debt})
         if default is None:
             await ask_card(callback.message, state, cards, profile)
             return
+        shown_summary = summary(service=form.service.name, account_display=home.account_display, amount=debt,
+                                card=f"{default.name} ({default.masked})", can_cancel=form.service.can_cancel)
+        if default.vault == "payme":
+            await state.set_state(Pay.confirm)
+            await state.update_data(card_id=default.id)
+            await callback.message.answer(shown_summary, reply_markup=pay_kb.confirm(ids["flow"]))
+            return
         try:
-            payment = await payments.open(user_id=profile.id, intent_key=flow, service=form.service,
+            payment = await payments.open(user_id=profile.id, intent_key=ids["intent"], service=form.service,
                                           account=home.account, account_display=home.account_display, amount=debt,
                                           card_id=default.id)
         except CardFlowError as error:  # the default card no longer works: choose another
@@ -160,11 +171,8 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
         except PaymentClosed:
             await callback.message.answer(_("This payment is closed."))
             return
-        await state.set_state(Pay.code)
         await state.update_data(card_id=default.id, payment_id=payment.id)
-        await callback.message.answer(summary(service=form.service.name, account_display=home.account_display,
-                                              amount=debt, card=f"{default.name} ({default.masked})",
-                                              can_cancel=form.service.can_cancel))
+        await callback.message.answer(shown_summary)
         result = await payments.start(profile.id, payment.id, profile.phone)
     await report(callback.message, state, result)
 
@@ -188,7 +196,7 @@ async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FS
         except ProviderError:
             info = None
     await state.clear()
-    await state.set_data({"flow": secrets.token_hex(4), "service_id": home.service_id, "answers": home.account})
+    await state.set_data({**new_flow(), "service_id": home.service_id, "answers": home.account})
     await ask_amount(callback.message, state, form, info, edit=False)
 
 

@@ -6,7 +6,6 @@ The form is one state that loops: the engine picks the next field from the answe
 
 from __future__ import annotations
 
-import secrets
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -19,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.account_texts import info_text
 from bot.domain import forms
+from bot.domain.intents import new_flow
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
 from bot.filters import CurrentFlow, Registered
 from bot.keyboards import menu as menu_kb
@@ -45,13 +45,11 @@ UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
 
 async def start(message: Message, state: FSMContext, catalogue: CatalogueService, payments: PaymentsService,
                 bot: Bot) -> None:
-    unfinished = (await state.get_data()).get("payment_id")
-    if unfinished:  # a new payment replaces one still waiting for its code; nothing was charged
-        await payments.abandon(message.chat.id, unfinished)
-    await state.clear()
+    await state.clear()  # a payment still waiting for its code is closed on the way out (PaymentExitMiddleware)
     await state.set_state(Pay.browse)
-    flow = secrets.token_hex(4)
-    await state.set_data({"flow": flow, "view": "categories", "page": 0})
+    ids = new_flow()
+    flow = ids["flow"]
+    await state.set_data({**ids, "view": "categories", "page": 0})
     try:
         async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
             categories = await catalogue.categories()
@@ -120,7 +118,7 @@ async def search(message: Message, state: FSMContext, catalogue: CatalogueServic
 async def search_from_menu(message: Message, state: FSMContext, catalogue: CatalogueService) -> None:
     """Typing a service name right in the menu starts a payment with that search."""
     await state.set_state(Pay.browse)
-    await state.set_data({"flow": secrets.token_hex(4), "view": "services", "page": 0})
+    await state.set_data({**new_flow(), "view": "services", "page": 0})
     await search(message, state, catalogue)
 
 
@@ -401,9 +399,7 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
 
 async def cancel(callback: CallbackQuery, state: FSMContext, flow: dict, payments: PaymentsService,
                  profile: Profile) -> None:
-    if flow.get("payment_id"):
-        await payments.abandon(profile.id, flow["payment_id"])
-    await state.clear()
+    await state.clear()  # the payment, if one was opened, is closed on the way out (PaymentExitMiddleware)
     await edit_message(callback, _("The payment is cancelled. Nothing was charged."), None)
     await callback.message.answer(_("What would you like to do?"), reply_markup=menu_kb.main_menu())
 

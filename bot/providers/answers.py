@@ -6,11 +6,14 @@ import functools
 import logging
 from typing import Any
 
+import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from bot.providers.errors import ProviderOutcomeUnknown
+from bot.providers.errors import ProviderOutcomeUnknown, ProviderThrottled, retry_after_seconds
 
 logger = logging.getLogger(__name__)
+
+SHORT_PAUSE = 3.0  # seconds of Retry-After a read waits out in place; longer ones are the caller's to schedule
 
 
 @functools.cache
@@ -32,3 +35,16 @@ def bad_answer(provider: str, call: str, what: str) -> ProviderOutcomeUnknown:
     Loud in the log, since it usually means the provider changed a field and its client needs a fix."""
     logger.error("%s %s answered %s", provider, call, what)
     return ProviderOutcomeUnknown(f"{provider} {call}: {what}")
+
+
+def short_pause(response: httpx.Response, *, retry: bool) -> float | None:
+    """After a 429: the seconds to wait before sending a read once more, or None when the caller must decide."""
+    delay = retry_after_seconds(response.headers.get("Retry-After"))
+    if not retry or delay is None or delay > SHORT_PAUSE:
+        return None
+    return delay
+
+
+def throttled(call: str, response: httpx.Response) -> ProviderThrottled:
+    """A 429 is a refusal before any work: nothing happened, ask again after Retry-After."""
+    return ProviderThrottled(f"{call} answered 429", retry_after_seconds(response.headers.get("Retry-After")))

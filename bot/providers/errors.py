@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
+
 
 class ProviderError(Exception):
     """Base: something other than a plain answer came back."""
@@ -22,3 +25,25 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderOutcomeUnknown(ProviderError):
     """Sent, but no answer (read timeout, dropped connection, 5xx): it may have happened. Check, never resend."""
+
+
+class ProviderThrottled(ProviderUnavailable):
+    """HTTP 429: the provider refused the request before doing anything; ask again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A Retry-After header: delay-seconds or an HTTP date (RFC 9110); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))

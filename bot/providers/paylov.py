@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bot.providers.answers import bad_answer, parse_answer
+from bot.providers.answers import bad_answer, parse_answer, short_pause, throttled
 from bot.providers.errors import (
     ProviderOutcomeUnknown,
     ProviderRejected,
@@ -228,6 +228,12 @@ class PaylovClient:
                 continue
             except httpx.TransportError as exc:  # read/write timeout and anything else after sending
                 raise ProviderOutcomeUnknown(f"paylov {method} {path}: {type(exc).__name__}") from exc
+            if response.status_code == 429:
+                pause = short_pause(response, retry=idempotent and not last)
+                if pause is None:
+                    raise throttled(f"paylov {method} {path}", response)
+                await asyncio.sleep(pause)
+                continue
             if response.status_code < 500:
                 return response
             if last:

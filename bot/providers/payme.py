@@ -8,6 +8,7 @@ Nothing here logs a body, a card number, an expiry, a code or a token: only the 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.providers.answers import bad_answer, parse_answer
+from bot.providers.answers import bad_answer, parse_answer, short_pause, throttled
 from bot.providers.errors import (
     ProviderOutcomeUnknown,
     ProviderRejected,
@@ -180,6 +181,12 @@ class PaymeClient:
                 continue
             except httpx.TransportError as exc:  # read/write timeout and anything else after sending
                 raise ProviderOutcomeUnknown(f"payme {method}: {type(exc).__name__}") from exc
+            if response.status_code == 429:
+                pause = short_pause(response, retry=idempotent and not last)
+                if pause is None:
+                    raise throttled(f"payme {method}", response)
+                await asyncio.sleep(pause)
+                continue
             if response.status_code < 500:
                 return _result(response, method, request_id)
             if last:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -84,12 +85,19 @@ class CardAddLock(Base):
 
 
 class Payment(Base):
-    """Our ledger. The row exists before the first provider call; `intent_key` makes a double tap one payment."""
+    """Our ledger. The row exists before the first provider call; `intent_key` makes a double tap one payment.
+
+    A provider call is made only by the holder of the row's claim (`lease_owner` until `lease_until`), won by one
+    conditional update; a claim whose holder died expires and the settlement runner takes the row."""
 
     __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "intent_key", name="uq_payments_user_intent"),
+        Index("ix_payments_state_next_check", "state", "next_check_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    intent_key: Mapped[str] = mapped_column(String(64), unique=True)
+    intent_key: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
     service_id: Mapped[str] = mapped_column(String(64))
     service_name: Mapped[str] = mapped_column(String(255))
@@ -117,6 +125,9 @@ class Payment(Base):
     status_checks: Mapped[int] = mapped_column(Integer, default=0)
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     gave_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

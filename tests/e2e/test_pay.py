@@ -65,7 +65,7 @@ async def test_electricity_chain_full_payment(app, telegram, paylov):
     [payment] = await payments_of(app, 801)
     assert payment.state == "paid"
     assert await events_of(app, payment.id) == [
-        (None, "draft"), ("draft", "created"), ("created", "paying"), ("paying", "paid")]
+        (None, "draft"), ("draft", "creating"), ("creating", "created"), ("created", "paying"), ("paying", "paid")]
 
 
 async def test_text_service_and_debt_button(app, telegram, paylov):

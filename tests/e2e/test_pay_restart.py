@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.harness import BotProcess
 from bot.sandbox.scenarios import add_card, registered
 from bot.storage.models import Payment
 
@@ -63,8 +64,11 @@ async def test_restart_at_each_step_continues(app, telegram, paylov, stop_at):
     assert await payment_states(app, user.user_id) == ["paid"]
 
 
-async def test_stopped_while_paying_is_settled_at_start(app, telegram, paylov):
-    """The process dies with pay sent and no answer recorded: at start the status decides and the user is told."""
+async def test_stopped_while_paying_is_settled_once_its_claim_expires(make_settings, telegram, paylov):
+    """The handler stops with pay sent and no answer recorded: once its claim expires the status decides and the
+    user is told. (tests/crash kills a real process at the same point.)"""
+    app = await BotProcess(make_settings(PROVIDER_CONNECT_TIMEOUT=0.5, PROVIDER_READ_TIMEOUT=1.0,
+                                         PAYING_STALE_AFTER=5, STATUS_WORKER_TICK=0.2)).start()
     user = await registered(telegram, 920)
     await add_card(user)
     await to_amount(user)
@@ -80,8 +84,11 @@ async def test_stopped_while_paying_is_settled_at_start(app, telegram, paylov):
     assert await payment_states(app, 920) == ["paying"]
 
     await app.start()
-    receipt = await user.wait_message("Paid", timeout=10)
-    assert "7 000 sum" in receipt.text
-    assert len(paylov.calls("servicePayment/pay/")) == 1
-    assert await payment_states(app, 920) == ["paid"]
-    assert sum("Paid" in m.text for m in user.bot_messages) == 1
+    try:
+        receipt = await user.wait_message("Paid", timeout=15)
+        assert "7 000 sum" in receipt.text
+        assert len(paylov.calls("servicePayment/pay/")) == 1
+        assert await payment_states(app, 920) == ["paid"]
+        assert sum("Paid" in m.text for m in user.bot_messages) == 1
+    finally:
+        await app.stop()

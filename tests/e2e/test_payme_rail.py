@@ -276,7 +276,7 @@ async def test_a_slow_refund_is_followed_by_the_worker_until_the_money_is_back(m
         await process.stop()
 
 
-async def test_my_homes_pays_the_debt_in_two_taps_with_a_default_payme_card(payme_app, telegram, payme):
+async def test_my_homes_shows_the_fresh_debt_and_confirms_once_before_a_payme_charge(payme_app, telegram, payme):
     user = await registered(telegram, 916)
     await add_payme_card(telegram, user)
     await scenarios.pay_with_payme_card(user, account="10000001", amount="1000")
@@ -290,7 +290,11 @@ async def test_my_homes_pays_the_debt_in_two_taps_with_a_default_payme_card(paym
     await user.press("Home · Горячая вода и отопление")
     home = await user.wait_message("🏠 Home")
     assert "debt 48 200 sum" in home.text
-    await user.press("Pay the debt: 48 200 sum")  # the second tap: the default Payme card is charged, no code
+    await user.press("Pay the debt: 48 200 sum")  # the second tap: the summary, nothing charged yet
+    confirm = await user.wait_message("Check the payment")
+    assert "Amount: 48 200 sum" in confirm.text
+    assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000]
+    await user.press("✅ Confirm", message=confirm)  # the one tap that pays: no code for a Payme card
     receipt = await user.wait_message("✅ Paid")
     assert "Amount: 48 200 sum" in receipt.text and "Payme receipt:" in receipt.text
     assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000, 4_820_000]

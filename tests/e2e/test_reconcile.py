@@ -30,7 +30,7 @@ from bot.reconcile_worker import (
 )
 from bot.sandbox import paylov_catalogue as data
 from bot.services.history import TASHKENT
-from bot.services.ledger import PaymentView
+from bot.money.ledger import PaymentView
 from bot.storage.models import Payment, Reconciliation
 
 PHONE = "+998901234567"

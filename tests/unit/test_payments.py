@@ -7,63 +7,118 @@ import itertools
 import pytest
 
 from bot.domain.payments import (
+    IN_FLIGHT,
     MAX_OTP_TRIES,
+    PAYLOV_PAY_CHECK,
+    PAYLOV_PAY_NOT_CHARGED,
+    PAYME_PAY_CHECK,
+    PAYME_PAY_NOT_CHARGED,
     TRANSITIONS,
     InvalidTransition,
     OtpAttempts,
+    Rail,
     check_transition,
     is_final,
+    min_lease,
+    paylov_pay_not_charged,
+    payme_pay_not_charged,
 )
 from bot.domain.payments import (
     PaymentState as S,
 )
 
 ALLOWED = {
-    (S.draft, S.created), (S.draft, S.failed),
-    (S.created, S.created),  # an expired code: a new transaction on the same payment
-    (S.created, S.paying), (S.created, S.failed),
-    (S.paying, S.paid), (S.paying, S.failed), (S.paying, S.unknown),
-    (S.paying, S.created),  # a wrong code, or pay never reached the provider
-    (S.unknown, S.paid), (S.unknown, S.failed),
-    (S.unknown, S.created),  # the status says nothing was charged
-    # the Payme rail
-    (S.draft, S.charging), (S.charging, S.charged), (S.charging, S.failed), (S.charging, S.unknown),
-    (S.unknown, S.charged),  # receipts.check says the receipt was paid
-    (S.charged, S.settling), (S.charged, S.refunding),
-    (S.settling, S.paid), (S.settling, S.refunding),
-    (S.settling, S.charged),  # Paylov's pay never arrived: the bill may be paid again
-    (S.refunding, S.refunded),
+    Rail.paylov: {
+        (S.draft, S.creating), (S.draft, S.failed),
+        (S.creating, S.created), (S.creating, S.failed),
+        (S.created, S.paying), (S.created, S.failed),
+        (S.paying, S.paid), (S.paying, S.failed), (S.paying, S.unknown),
+        (S.paying, S.created),  # a wrong code, or pay never reached the provider
+        (S.paying, S.creating),  # an expired code: a new transaction on the same payment
+        (S.unknown, S.paid), (S.unknown, S.failed),
+    },
+    Rail.payme: {
+        (S.draft, S.charging), (S.draft, S.failed),
+        (S.charging, S.charged), (S.charging, S.failed), (S.charging, S.unknown),
+        (S.unknown, S.charged), (S.unknown, S.failed),  # the receipt's state decides
+        (S.charged, S.settling), (S.charged, S.refunding),
+        (S.settling, S.paid), (S.settling, S.refunding),
+        (S.settling, S.charged),  # Paylov's pay never arrived: the bill may be paid again
+        (S.refunding, S.refunded),
+    },
 }
 
 
-@pytest.mark.parametrize("old, new", sorted(itertools.product(S, S)))
-def test_every_move_is_allowed_or_refused_as_the_table_says(old, new):
-    if (old, new) in ALLOWED:
-        check_transition(old, new)
-        check_transition(old.value, new.value)  # the stored string works too
+@pytest.mark.parametrize("rail, old, new", sorted(itertools.product(Rail, S, S)))
+def test_every_move_is_allowed_or_refused_as_the_rails_table_says(rail, old, new):
+    if (old, new) in ALLOWED[rail]:
+        check_transition(old, new, rail)
+        check_transition(old.value, new.value, rail.value)  # the stored strings work too
         return
     with pytest.raises(InvalidTransition) as error:
-        check_transition(old, new)
-    assert (error.value.code, error.value.old, error.value.new) == ("invalid_transition", old, new)
-    assert str(error.value) == f"{old.value} -> {new.value}"
+        check_transition(old, new, rail)
+    assert (error.value.code, error.value.old, error.value.new, error.value.rail) == (
+        "invalid_transition", old, new, rail)
+    assert str(error.value) == f"{rail.value}: {old.value} -> {new.value}"
 
 
-def test_the_table_covers_every_state():
-    assert set(TRANSITIONS) == set(S)
+def test_a_paylov_payment_never_reaches_a_payme_state():
+    payme_only = {S.charging, S.charged, S.settling, S.refunding, S.refunded}
+    assert not payme_only & set(TRANSITIONS[Rail.paylov])
+    for old in TRANSITIONS[Rail.paylov]:
+        for new in payme_only:
+            with pytest.raises(InvalidTransition):
+                check_transition(old, new, Rail.paylov)
 
 
-@pytest.mark.parametrize("state, final", [(S.draft, False), (S.created, False), (S.paying, False),
-                                          (S.unknown, False), (S.paid, True), (S.failed, True),
-                                          (S.charging, False), (S.charged, False), (S.settling, False),
-                                          (S.refunding, False), (S.refunded, True)])
-def test_final_states(state, final):
-    assert is_final(state) is final and is_final(state.value) is final
+def test_a_payme_payment_never_asks_for_a_code():
+    assert {S.creating, S.created, S.paying}.isdisjoint(TRANSITIONS[Rail.payme])
+
+
+@pytest.mark.parametrize("rail, state, final", [
+    (Rail.paylov, S.draft, False), (Rail.paylov, S.created, False), (Rail.paylov, S.paying, False),
+    (Rail.paylov, S.unknown, False), (Rail.paylov, S.paid, True), (Rail.paylov, S.failed, True),
+    (Rail.payme, S.charging, False), (Rail.payme, S.charged, False), (Rail.payme, S.settling, False),
+    (Rail.payme, S.refunding, False), (Rail.payme, S.refunded, True), (Rail.payme, S.paid, True)])
+def test_final_states(rail, state, final):
+    assert is_final(state, rail) is final and is_final(state.value, rail.value) is final
+
+
+def test_every_call_in_flight_is_a_state_of_its_rail():
+    for rail, states in IN_FLIGHT.items():
+        assert states <= set(TRANSITIONS[rail]) and not any(is_final(s, rail) for s in states)
 
 
 def test_a_payment_is_never_paid_without_a_pay_call():
-    for old in (S.draft, S.created):
-        with pytest.raises(InvalidTransition):
-            check_transition(old, S.paid)
+    for rail in Rail:
+        for old in (S.draft, S.created, S.creating, S.charging):
+            with pytest.raises(InvalidTransition):
+                check_transition(old, S.paid, rail)
+
+
+@pytest.mark.parametrize("code", sorted(PAYLOV_PAY_NOT_CHARGED))
+def test_paylov_refusals_that_prove_nothing_was_charged(code):
+    assert paylov_pay_not_charged(code)
+
+
+@pytest.mark.parametrize("code", [*sorted(PAYLOV_PAY_CHECK), "http_400", "http_429", "something_new", ""])
+def test_every_other_paylov_answer_is_checked(code):
+    assert not paylov_pay_not_charged(code)
+
+
+@pytest.mark.parametrize("code", sorted(PAYME_PAY_NOT_CHARGED))
+def test_payme_refusals_that_prove_nothing_was_charged(code):
+    assert payme_pay_not_charged(code) and payme_pay_not_charged(str(code))
+
+
+@pytest.mark.parametrize("code", [*sorted(PAYME_PAY_CHECK), -31999, "http_400", None])
+def test_every_other_payme_answer_is_checked(code):
+    assert not payme_pay_not_charged(code)
+
+
+def test_a_lease_outlives_the_provider_calls_it_covers():
+    assert min_lease(3, 15) == 2 * 18 + 2
+    assert min_lease(3, 15) <= 60  # the default PAYING_STALE_AFTER
 
 
 def test_states_are_stored_as_plain_strings():
@@ -92,4 +147,4 @@ def test_money_that_left_the_card_never_ends_as_failed():
     """Once a Payme receipt is paid, the payment ends paid (bill settled) or refunded (receipt cancelled)."""
     for old in (S.charged, S.settling, S.refunding):
         with pytest.raises(InvalidTransition):
-            check_transition(old, S.failed)
+            check_transition(old, S.failed, Rail.payme)

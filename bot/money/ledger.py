@@ -1,0 +1,322 @@
+"""The payment ledger: one row per payment, every state change an event, and claims on rows.
+
+A step that calls a provider first wins the row with one conditional update (`UPDATE … WHERE id = :id AND
+state = :expected AND the lease is free … RETURNING`), committed on its own; only the winner calls. What the holder
+learns is written back the same way, conditional on its claim (`lease_owner = :me`), which also renews the lease.
+Nothing here reads a row, checks it in Python and writes it back: the same code is correct on SQLite and PostgreSQL
+and across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.payments import IN_FLIGHT, TRANSITIONS, WAITING, PaymentState, Rail, check_transition
+from bot.storage.db import Sessions
+from bot.storage.models import Payment, PaymentEvent
+
+logger = logging.getLogger(__name__)
+
+ABANDONED_AFTER = timedelta(minutes=30)  # a payment nobody finished (no code typed, no confirm) is closed
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    id: int
+    user_id: int
+    state: PaymentState
+    service_id: str
+    service_name: str
+    account: dict[str, str]
+    account_display: list[list[str]]
+    amount: int
+    card_masked: str
+    transaction_id: str | None
+    otp_phone: str | None
+    otp_failures: int
+    payment_ref: str | None
+    epos_merchant: str | None
+    epos_terminal: str | None
+    paid_at: str | None
+    error_code: str | None
+    error_message: str | None = None
+    rail: Rail = Rail.paylov
+    receipt_id: str | None = None
+    receipt_state: int | None = None
+    charged_at: str | None = None
+    provider_card_id: str = ""
+    status_checks: int = 0
+    refund_attempts: int = 0
+    created_at: datetime | None = None
+    gave_up: bool = False
+
+
+# What the user is told. The Payme rail adds: "settling" (the card is charged, the bill not yet confirmed),
+# "refunding" (the bill could not be paid, the charge is being cancelled), "refunded" (the money is back).
+Outcome = Literal["paid", "failed", "unknown", "gave_up", "wrong_code", "new_code", "not_charged", "pending",
+                  "settling", "refunding", "refunded", "refund_pending"]
+
+
+@dataclass(frozen=True)
+class PayResult:
+    outcome: Outcome
+    payment: PaymentView
+    tries_left: int = 0
+
+
+@dataclass(frozen=True)
+class CheckSchedule:
+    """How often an unsettled payment's status is asked, when to stop asking, and how long a claim lasts."""
+
+    intervals: tuple[float, ...] = (10, 30, 60, 300, 900, 3600)
+    give_up_after: float = 86400
+    lease: float = 60
+    refund_attempts: int = 5
+
+    def wait(self, checks: int) -> float:
+        return self.intervals[min(checks, len(self.intervals) - 1)]
+
+
+class PaymentClosed(Exception):
+    """The payment is not in a state that accepts this step (a button of a finished payment, a replay)."""
+
+
+class LostClaim(Exception):
+    """Our claim on the row ended (its lease ran out and another process took it): we must not move it."""
+
+
+class Ledger:
+    def __init__(self, sessions: Sessions, *, owner: str, lease: float,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._sessions = sessions
+        self.owner = owner
+        self._lease = timedelta(seconds=lease)
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now()
+
+    # ---- reading -------------------------------------------------------------------------------------------------
+
+    async def get(self, payment_id: int) -> PaymentView:
+        async with self._sessions() as session:
+            payment = await session.get(Payment, payment_id)
+            if payment is None:
+                raise PaymentClosed("no such payment")
+            return view(payment)
+
+    async def owned(self, user_id: int, payment_id: int) -> PaymentView:
+        async with self._sessions() as session:
+            payment = await session.get(Payment, payment_id)
+        if payment is None or payment.user_id != user_id:
+            raise PaymentClosed("no such payment")
+        return view(payment)
+
+    # ---- the draft -----------------------------------------------------------------------------------------------
+
+    async def open(self, **values: Any) -> PaymentView:
+        """The draft row, before any provider call; the same (user, intent) again gives the first row."""
+        try:
+            async with self._sessions.begin() as session:
+                payment = Payment(state=PaymentState.draft.value, otp_failures=0, **values)
+                session.add(payment)
+                await session.flush()
+                session.add(PaymentEvent(payment_id=payment.id, from_state=None, to_state=payment.state))
+                return view(payment)
+        except IntegrityError:
+            async with self._sessions() as session:
+                existing = await session.scalar(select(Payment).where(
+                    Payment.user_id == values["user_id"], Payment.intent_key == values["intent_key"]))
+            if existing is None:
+                raise
+            return view(existing)
+
+    # ---- claims ----------------------------------------------------------------------------------------------------
+
+    async def claim(self, payment: PaymentView, expected: PaymentState, to: PaymentState | None = None,
+                    detail: str | None = None, **values: Any) -> PaymentView | None:
+        """Win the row for a provider call: from the `expected` state with its lease free, to `to` (or the same
+        state), leased to us. None: another hand holds it, or it has moved on."""
+        if to is not None:
+            check_transition(expected, to, payment.rail)
+        now = self._now()
+        async with self._sessions.begin() as session:
+            row = await self._claim(session, payment.id, expected, to, now, **values)
+            if row is not None and to is not None:
+                session.add(PaymentEvent(payment_id=row.id, from_state=expected.value, to_state=to.value,
+                                         detail=_detail(detail)))
+            return view(row) if row is not None else None
+
+    async def _claim(self, session: AsyncSession, payment_id: int, expected: PaymentState,
+                     to: PaymentState | None, now: datetime, **values: Any) -> Payment | None:
+        changes = {"lease_owner": self.owner, "lease_until": now + self._lease, "updated_at": now, **values}
+        if to is not None:
+            changes["state"] = to.value
+        statement = (update(Payment)
+                     .where(Payment.id == payment_id, Payment.state == expected.value, _lease_free(now))
+                     .values(**changes)
+                     .returning(Payment)
+                     .execution_options(synchronize_session=False))
+        return (await session.scalars(statement)).first()
+
+    async def move(self, payment: PaymentView, to: PaymentState, detail: str | None = None, *,
+                   keep: bool = False, **values: Any) -> PaymentView:
+        """The holder's move from the state it claimed; the claim ends unless `keep` (the next call follows)."""
+        check_transition(payment.state, to, payment.rail)
+        now = self._now()
+        lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
+        async with self._sessions.begin() as session:
+            row = await self._held_update(session, payment, {"state": to.value, "updated_at": now, **lease, **values})
+            session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=to.value,
+                                     detail=_detail(detail)))
+            return view(row)
+
+    async def note(self, payment: PaymentView, detail: str, *, keep: bool = True, **values: Any) -> PaymentView:
+        """The holder records an answer that does not change the state (a provider id, a schedule)."""
+        now = self._now()
+        lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
+        async with self._sessions.begin() as session:
+            row = await self._held_update(session, payment, {"updated_at": now, **lease, **values})
+            session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=payment.state.value,
+                                     detail=_detail(detail)))
+            return view(row)
+
+    async def _held_update(self, session: AsyncSession, payment: PaymentView, values: dict[str, Any]) -> Payment:
+        statement = (update(Payment)
+                     .where(Payment.id == payment.id, Payment.state == payment.state.value,
+                            Payment.lease_owner == self.owner)
+                     .values(**values)
+                     .returning(Payment)
+                     .execution_options(synchronize_session=False))
+        row = (await session.scalars(statement)).first()
+        if row is None:
+            logger.warning("payment %s: our claim on %s has ended; not moving it", payment.id, payment.state.value)
+            raise LostClaim(payment.id)
+        return row
+
+    async def close(self, payment: PaymentView, detail: str, error_code: str) -> PaymentView | None:
+        """Nothing was charged and nobody holds the row: a draft or created payment closed as failed (the user left,
+        or nobody finished it). None when it had moved on."""
+        for state in (PaymentState.created, PaymentState.draft):
+            if state not in TRANSITIONS[payment.rail]:
+                continue
+            closed = await self.claim(payment, state, PaymentState.failed, detail, error_code=error_code,
+                                      lease_owner=None, lease_until=None)
+            if closed is not None:
+                return closed
+        return None
+
+    # ---- the runner's picks ------------------------------------------------------------------------------------------
+
+    async def pick(self, skip: Iterable[int] = ()) -> PaymentView | None:
+        """One row the runner should settle, claimed (leased, state unchanged): a call in flight whose claim expired
+        (its holder died), or a waiting row whose next check is due. On PostgreSQL rows locked by another replica's
+        pick are skipped; on SQLite the write transaction serialises picks. Either way the conditional update decides."""
+        now = self._now()
+        due = or_(*(and_(Payment.rail == rail.value, or_(
+            Payment.state.in_([s.value for s in IN_FLIGHT[rail]]),
+            and_(Payment.state.in_([s.value for s in WAITING[rail]]),
+                 or_(Payment.gave_up_at.is_(None), Payment.state == PaymentState.refunding.value),
+                 or_(Payment.next_check_at.is_(None), Payment.next_check_at <= now)),
+        )) for rail in Rail))
+        query = select(Payment.id, Payment.state).where(due, _lease_free(now)).order_by(Payment.next_check_at, Payment.id)
+        if skip := list(skip):
+            query = query.where(Payment.id.not_in(skip))
+        async with self._sessions.begin() as session:
+            found = (await session.execute(query.limit(1).with_for_update(skip_locked=True))).first()
+            if found is None:
+                return None
+            row = await self._claim(session, found.id, PaymentState(found.state), None, now)
+            return view(row) if row is not None else None
+
+    async def abandoned(self) -> list[PaymentView]:
+        """Draft and created rows nobody touched for ABANDONED_AFTER."""
+        cutoff = self._now() - ABANDONED_AFTER
+        async with self._sessions() as session:
+            rows = await session.scalars(select(Payment).where(
+                Payment.state.in_([PaymentState.draft.value, PaymentState.created.value]),
+                Payment.updated_at < cutoff, _lease_free(self._now())))
+            return [view(row) for row in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        waiting = [s.value for rail in Rail for s in WAITING[rail]]
+        async with self._sessions() as session:
+            times = await session.scalars(select(Payment.next_check_at).where(
+                Payment.state.in_(waiting), Payment.next_check_at.is_not(None),
+                or_(Payment.gave_up_at.is_(None), Payment.state == PaymentState.refunding.value)))
+            leases = await session.scalars(select(Payment.lease_until).where(Payment.lease_until.is_not(None)))
+            return min((aware(t) for t in [*times, *leases]), default=None)
+
+
+def _lease_free(now: datetime):
+    return or_(Payment.lease_until.is_(None), Payment.lease_until < now)
+
+
+def _detail(detail: str | None) -> str | None:
+    return (detail or "")[:255] or None
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def with_message(payment: PaymentView, message: str | None) -> PaymentView:
+    return replace(payment, error_message=message)
+
+
+def view(payment: Payment) -> PaymentView:
+    return PaymentView(
+        id=payment.id,
+        user_id=payment.user_id,
+        state=PaymentState(payment.state),
+        service_id=payment.service_id,
+        service_name=payment.service_name,
+        account=dict(payment.account),
+        account_display=[list(pair) for pair in payment.account_display],
+        amount=payment.amount,
+        card_masked=payment.card_masked,
+        transaction_id=payment.transaction_id,
+        otp_phone=payment.otp_phone,
+        otp_failures=payment.otp_failures,
+        payment_ref=payment.payment_ref,
+        epos_merchant=payment.epos_merchant,
+        epos_terminal=payment.epos_terminal,
+        paid_at=payment.paid_at,
+        error_code=payment.error_code,
+        rail=Rail(payment.rail or "paylov"),
+        receipt_id=payment.receipt_id,
+        receipt_state=payment.receipt_state,
+        charged_at=payment.charged_at,
+        provider_card_id=payment.provider_card_id,
+        status_checks=payment.status_checks or 0,
+        refund_attempts=payment.refund_attempts or 0,
+        created_at=aware(payment.created_at) if payment.created_at else None,
+        gave_up=payment.gave_up_at is not None,
+    )
+
+
+def outcome_of(payment: PaymentView) -> Outcome:
+    """What a payment's state means to the user, for a step that made no provider call of its own."""
+    return {
+        PaymentState.paid: "paid",
+        PaymentState.failed: "failed",
+        PaymentState.unknown: "unknown",
+        PaymentState.paying: "unknown",
+        PaymentState.creating: "pending",
+        PaymentState.created: "pending",
+        PaymentState.draft: "pending",
+        PaymentState.charging: "unknown",
+        PaymentState.charged: "settling",
+        PaymentState.settling: "settling",
+        PaymentState.refunding: "refunding",
+        PaymentState.refunded: "refunded",
+    }[payment.state]
