@@ -1,9 +1,10 @@
 """Paylov sandbox: a real HTTP server on 127.0.0.1 speaking seed 003 and providers.md — same paths, methods, auth,
 fields, envelopes and statuses — so the client is tested against the wire, not against a mock of itself.
 
-Tests read the ledger of every request and inject the failures a real gateway has (no answer, a dropped
-connection, a 500, a payment that settles late). The catalogue, test accounts and test cards live in
-`paylov_catalogue`; see PAYLOV_SANDBOX.md for the table.
+Tests read the ledger of every request and inject the failures a real gateway has (`fail_next`: no answer, a
+dropped connection before or after the work, a 500, a 429, any documented error code, garbage; `hold_next`: a
+request parked until the test lets it go; `settle_after`: a payment that settles late). The catalogue, test
+accounts and test cards live in `paylov_catalogue`; see PAYLOV_SANDBOX.md for the table and the controls.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.sandbox import paylov_catalogue as data
-from bot.sandbox.server import EmulatorServer, Fault
+from bot.sandbox.faults import Fault
+from bot.sandbox.server import EmulatorServer
 
 TASHKENT = timezone(timedelta(hours=5))  # the provider's wall clock, whatever the host's zone
 TOKEN_PATH = "/merchant/oauth2/token/"
@@ -66,12 +68,27 @@ MESSAGES = {
     "unauthorized": "Требуется авторизация",
     "not_found": "Не найдено",
     "method_not_allowed": "Метод не разрешён",
+    # providers.md lists these too; the emulator answers them only when a test orders one (fail_next "error").
+    "card_has_no_phone": "К карте не привязан номер телефона",
+    "daily_limit_used_for_this_card": "Дневной лимит по карте исчерпан",
+    "server_error": "Ошибка сервера",
+    "gateway_not_working": "Шлюз не работает",
+    "card_not_found_in_processing_center": "Карта не найдена в процессинговом центре",
+    "card_is_blocked_in_processing_center": "Карта заблокирована в процессинговом центре",
+    "balance_refresh_error": "Ошибка обновления баланса",
+    # Guess: no seed names the code of a 429; the body keeps the envelope every other refusal has.
+    "too_many_requests": "Слишком много запросов",
 }
+THROTTLED = "too_many_requests"
+# Refusals answered with another status than 400, as the endpoints themselves answer them.
+REJECT_STATUS = {"unauthorized": 401, "invalid_client": 401, "not_found": 404, "method_not_allowed": 405}
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One request as the sandbox received it. `status` is what the client got: 0 when a fault withheld it."""
+    """One request as the sandbox received it. `status` is what the client got: 0 when a fault withheld it (or a
+    hold still parks it). `fault` names the fault that hit it ("drop", "429", "hold", ...), None for a plain answer;
+    `response` is the JSON sent, the text of a "garbage" answer, or None when no JSON was sent."""
 
     method: str
     path: str
@@ -79,11 +96,12 @@ class LedgerEntry:
     body: Any
     status: int
     response: Any
+    fault: str | None = None
 
     def __repr__(self) -> str:
         # Bodies hold test card numbers: keep them out of assertion messages and logs.
         text = (f"LedgerEntry(method={self.method!r}, path={self.path!r}, query={self.query!r}, body={self.body!r}, "
-                f"status={self.status!r}, response={self.response!r})")
+                f"status={self.status!r}, response={self.response!r}, fault={self.fault!r})")
         return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "******" + m.group()[-4:], text)
 
 
@@ -236,39 +254,40 @@ class PaylovSandbox(EmulatorServer):
     async def _serve(self, request: web.Request, handler) -> web.StreamResponse:
         body = request[BODY] = await _read_json(request)
         fault = self._take_fault(request.path)
-        if fault is not None and not fault.apply:
-            return await self._fail(request, body, fault)
-        try:
-            status, payload = 200, await handler(request)
-            if request.path != TOKEN_PATH:
-                payload["error"] = None  # providers.md: success is {"result": ..., "error": null}
-        except _Reject as reject:
-            status, payload = reject.status, _error(reject, wrapped=request.path != TOKEN_PATH)
-        except web.HTTPException as exc:  # unknown path or method: still answered and recorded as JSON
-            code = "method_not_allowed" if exc.status == 405 else "not_found"
-            status, payload = exc.status, _error(_Reject(code, status=exc.status))
-        if fault is not None:
-            return await self._fail(request, body, fault)
-        await self._record(request, body, status, payload)
-        return web.json_response(payload, status=status, dumps=_dumps)
 
-    async def _record(self, request: web.Request, body: Any, status: int, payload: Any) -> None:
-        await self._append(LedgerEntry(request.method, request.path, dict(request.query), body, status, payload))
+        async def work() -> tuple[int, Any]:
+            try:
+                payload = await handler(request)
+                if request.path != TOKEN_PATH:
+                    payload["error"] = None  # providers.md: success is {"result": ..., "error": null}
+                return 200, payload
+            except _Reject as reject:
+                return reject.status, _error(reject, wrapped=request.path != TOKEN_PATH)
+            except web.HTTPException as exc:  # unknown path or method: still answered and recorded as JSON
+                code = "method_not_allowed" if exc.status == 405 else "not_found"
+                return exc.status, _error(_Reject(code, status=exc.status))
+
+        def entry(status: int, response: Any, mode: str | None) -> LedgerEntry:
+            return LedgerEntry(request.method, request.path, dict(request.query), body, status, response, mode)
+
+        return await self._respond(request, fault, work, entry, body)
 
     def _take_fault(self, path: str) -> Fault | None:
         return self._pop_fault(lambda fault: _matches(path, fault.key))
 
-    async def _fail(self, request: web.Request, body: Any, fault: Fault) -> web.StreamResponse:
-        if fault.mode == "500":
-            await self._record(request, body, 500, None)
-            return web.Response(status=500, text="<h1>Server Error (500)</h1>", content_type="text/html")
-        await self._record(request, body, 0, None)
-        if fault.mode == "timeout":
-            await self._released.wait()  # the client gives up first; released at stop()
-        if request.transport is not None:  # None when the client has already hung up
-            request.transport.close()
-        # aiohttp finds the connection closed when it writes this, and drops it quietly.
-        return web.Response(status=504)
+    def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> web.StreamResponse:
+        return web.json_response(payload, status=status, dumps=_dumps, headers=headers)
+
+    def _fault_answer(self, fault: Fault, request: web.Request, body: Any) -> tuple[int, Any]:
+        """The envelope of every refusal (the bare OAuth2 one at the token endpoint): HTTP 400 like the endpoints'
+        own refusals, or 429 with `too_many_requests` unless the test named another code."""
+        code = str(fault.code) if fault.code is not None else THROTTLED
+        status = 429 if fault.mode == "429" else REJECT_STATUS.get(code, 400)
+        return status, _error(_Reject(code, status=status), wrapped=request.path != TOKEN_PATH)
+
+    def _check_code(self, code: str | int) -> None:
+        if code not in MESSAGES:
+            raise ValueError(f"Paylov documents no error code {code!r} (known: bot.sandbox.paylov.MESSAGES)")
 
     def _authorized(self, request: web.Request) -> None:
         header = request.headers.get("Authorization", "")

@@ -1,9 +1,24 @@
 """Payme Subscribe sandbox: a real JSON-RPC server on 127.0.0.1 speaking seeds 000-002 and providers.md — one
 endpoint, the X-Auth rules, the test cards, receipts and their states — so the client is tested against the wire.
 
-Like the Paylov sandbox, tests read the ledger of every request and inject the failures a real gateway has (no
-answer, a dropped connection, a 500). Where the seeds are silent (which step a bad test card fails at, the codes
-for an unknown receipt or a receipt in the wrong state) the choice is marked "guess" below, in one place.
+Like the Paylov sandbox, tests read the ledger of every request and inject the failures a real gateway has, queued
+per JSON-RPC method (`bot/sandbox/server.py` applies them the same way for both emulators):
+
+- `fail_next(method, mode, *, apply=None, code=None, retry_after=1)`, mode one of
+  `"timeout"` (no answer until stop()), `"drop"` (the connection closed unanswered), `"500"` (an HTML error page),
+  `"429"` (HTTP 429 with `Retry-After: retry_after`, seconds or an HTTP date, and a JSON-RPC error body: code
+  -32400 "too many requests" unless `code` names another; the work is never done),
+  `"error"` (HTTP 200 with the JSON-RPC error of `code`: a number such as -31303 or a name of ERRORS),
+  `"garbage"` (HTTP 200 that is not JSON-RPC: the real answer cut in half when the work was done, else an HTML
+  page). `apply` says whether the work is done before the failure: True by default, False for "error" and "429".
+- `hold = hold_next(method, apply=False)`: the request parks before the work (apply=False) or after it (True);
+  `await hold.reached()`, then `hold.release()` answers as usual (doing the work if not done yet) and
+  `hold.release(proceed=False)` closes the connection without doing any work not yet done. stop() releases every
+  hold with proceed=False.
+
+Every request is in the ledger with the status the client got (0: none) and `fault`, the mode that hit it. Where
+the seeds are silent (which step a bad test card fails at, the codes for an unknown receipt or a receipt in the
+wrong state, the body of a 429) the choice is marked "guess" below, in one place.
 """
 
 from __future__ import annotations
@@ -21,7 +36,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.server import EmulatorServer, Fault
+from bot.sandbox.faults import Fault
+from bot.sandbox.server import EmulatorServer
 
 TASHKENT = timezone(timedelta(hours=5))  # card expiry is judged on the provider's calendar
 # Called from the user's browser with the merchant id alone (providers.md); everything else needs id:key.
@@ -61,6 +77,8 @@ ERRORS: dict[str, tuple[int, str, str, str]] = {
     "auth": (-32504, "Недостаточно привилегий для выполнения метода", "Metodni bajarish uchun huquqlar yetarli emas",
              "Insufficient privileges to perform the method"),
     "system": (-32400, "Неизвестная системная ошибка", "Noma'lum tizim xatosi", "Unknown system error"),
+    "service_unavailable": (-31001, "Сервис временно недоступен", "Xizmat vaqtincha mavjud emas",
+                            "The service is temporarily unavailable"),
     "processing": (-31002, "Процессинговый центр недоступен", "Protsessing markazi mavjud emas",
                    "Processing centre is unavailable"),
     "code_expired": (-31101, "Срок действия кода истёк. Запросите новый код",
@@ -77,6 +95,8 @@ ERRORS: dict[str, tuple[int, str, str, str]] = {
     "card_blocked": (-31301, "Карта заблокирована", "Karta bloklangan", "The card is blocked"),
     "sms_not_connected": (-31301, "К карте не подключено SMS-информирование", "Kartaga SMS-xabarnoma ulanmagan",
                           "SMS notifications are not connected to the card"),
+    "balance_unavailable": (-31302, "Баланс карты недоступен", "Karta balansi mavjud emas",
+                            "The card's balance is unavailable"),
     "insufficient_funds": (-31303, "Недостаточно средств на карте", "Kartada mablag' yetarli emas",
                            "Insufficient funds on the card"),
     "card_not_found": (-31400, "Карта не найдена", "Karta topilmadi", "Card not found"),
@@ -86,6 +106,9 @@ ERRORS: dict[str, tuple[int, str, str, str]] = {
     "receipt_state": (-31601, "Операция недоступна в текущем состоянии чека",  # guess
                       "Chekning joriy holatida amal bajarib bo'lmaydi",
                       "The operation is not allowed in the receipt's current state"),
+    # guess: no seed shows a 429; its body is the generic system error with a rate-limit text
+    "too_many_requests": (-32400, "Слишком много запросов. Повторите позже",
+                          "So'rovlar juda ko'p. Keyinroq urinib ko'ring", "Too many requests. Try again later"),
 }
 LANGUAGES = ("ru", "uz", "en")
 # Account titles as the merchant's cashbox would name them: (ru, uz). Any other key is titled by its own name.
@@ -99,7 +122,9 @@ _ALPHABET = string.ascii_letters + string.digits
 @dataclass(frozen=True)
 class LedgerEntry:
     """One request as the sandbox received it. `method` is the JSON-RPC method ("" when the body had none);
-    `auth` classifies X-Auth: "id", "id:key", "none" or "wrong". `status` is 0 when a fault withheld the answer."""
+    `auth` classifies X-Auth: "id", "id:key", "none" or "wrong". `status` is 0 when a fault withheld the answer (or a
+    hold still parks it); `fault` names the fault that hit it ("drop", "error", "hold", ...), None for a plain answer.
+    `response` is the JSON sent, the text of a "garbage" answer, or None when no JSON was sent."""
 
     method: str
     http_method: str
@@ -108,11 +133,13 @@ class LedgerEntry:
     body: Any
     status: int
     response: Any
+    fault: str | None = None
 
     def __repr__(self) -> str:
         # Bodies hold test card numbers and tokens: keep them out of assertion messages and logs.
         text = (f"LedgerEntry(method={self.method!r}, http_method={self.http_method!r}, path={self.path!r}, "
-                f"auth={self.auth!r}, body={self.body!r}, status={self.status!r}, response={self.response!r})")
+                f"auth={self.auth!r}, body={self.body!r}, status={self.status!r}, response={self.response!r}, "
+                f"fault={self.fault!r})")
         text = _TOKEN.sub(lambda m: m.group(1) + "_***", text)
         return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "******" + m.group()[-4:], text)
 
@@ -164,6 +191,9 @@ class _Reject(Exception):
 
 
 class PaymeSandbox(EmulatorServer):
+    SERVER_ERROR_PAGE = "<h1>500 Internal Server Error</h1>"
+    HEADERS = CORS
+
     def __init__(self, *, merchant_id: str = "sandbox-merchant", key: str = "sandbox-key",
                  clock: Callable[[], float] = time.time, code_ttl: int = 120, wait_ms: int = 60000,
                  slow_delay: float = 10.0) -> None:
@@ -227,13 +257,14 @@ class PaymeSandbox(EmulatorServer):
         method = body.get("method") if isinstance(body, dict) else None
         method = method if isinstance(method, str) else ""
         fault = self._take_fault(method)
-        if fault is not None and not fault.apply:
-            return await self._fail(method, request, auth, body, fault)
-        payload = await self._dispatch(request, body, method, language)
-        if fault is not None:
-            return await self._fail(method, request, auth, body, fault)
-        await self._record(method, request, auth, body, 200, payload)
-        return _json(payload)
+
+        async def work() -> tuple[int, Any]:
+            return 200, await self._dispatch(request, body, method, language)
+
+        def entry(status: int, response: Any, mode: str | None) -> LedgerEntry:
+            return LedgerEntry(method, request.method, request.path, auth, body, status, response, mode)
+
+        return await self._respond(request, fault, work, entry, body)
 
     async def _early(self, request: web.Request, auth: str, body: Any, reject: _Reject,
                      language: str) -> web.Response:
@@ -283,18 +314,18 @@ class PaymeSandbox(EmulatorServer):
     def _take_fault(self, method: str) -> Fault | None:
         return self._pop_fault(lambda fault: fault.key == method)
 
-    async def _fail(self, method: str, request: web.Request, auth: str, body: Any,
-                    fault: Fault) -> web.StreamResponse:
-        if fault.mode == "500":
-            await self._record(method, request, auth, body, 500, None)
-            return web.Response(status=500, text="<h1>500 Internal Server Error</h1>", content_type="text/html",
-                                headers=CORS)
-        await self._record(method, request, auth, body, 0, None)
-        if fault.mode == "timeout":
-            await self._released.wait()  # the client gives up first; released at stop()
-        if request.transport is not None:  # None when the client has already hung up
-            request.transport.close()
-        return web.Response(status=504)  # never reaches the client: the connection is closed
+    def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> web.StreamResponse:
+        return _json(payload, status, headers)
+
+    def _fault_answer(self, fault: Fault, request: web.Request, body: Any) -> tuple[int, Any]:
+        """Seed 001's error envelope: HTTP 200 for "error", 429 for "429"."""
+        name = _error_name(fault.code) if fault.code is not None else "too_many_requests"
+        language = _language(request.headers.get("Accept-Language", ""))
+        rpc_id = body.get("id") if isinstance(body, dict) else None
+        return (429 if fault.mode == "429" else 200), {"id": rpc_id, "error": _Reject(name).payload(language)}
+
+    def _check_code(self, code: str | int) -> None:
+        _error_name(code)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -506,9 +537,20 @@ class PaymeSandbox(EmulatorServer):
 # ---- pure helpers ----------------------------------------------------------------------------------------------------
 
 
-def _json(payload: Any) -> web.Response:
-    return web.Response(text=json.dumps(payload, ensure_ascii=False), content_type="application/json",
-                        headers=CORS)
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=json.dumps(payload, ensure_ascii=False), content_type="application/json",
+                        headers={**CORS, **(headers or {})})
+
+
+def _error_name(code: str | int) -> str:
+    """An ERRORS name, from itself or from its number (the first name with that number)."""
+    if isinstance(code, str) and code in ERRORS:
+        return code
+    if isinstance(code, int) and not isinstance(code, bool):
+        for name, (number, *_texts) in ERRORS.items():
+            if number == code:
+                return name
+    raise ValueError(f"Payme documents no error code {code!r} (known: bot.sandbox.payme.ERRORS, by name or number)")
 
 
 def _language(header: str) -> str:

@@ -7,7 +7,7 @@ import asyncio
 import base64
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -38,6 +38,7 @@ HOME = {"region": "1", "soato": "26280", "customer_code": "1000001"}  # owes 15 
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 BASIC = "Basic " + base64.b64encode(b"sandbox-key:sandbox-secret").decode()
 PASSWORD_GRANT = {"grant_type": "password", "username": "sandbox", "password": "sandbox"}
+TASHKENT_TZ = timezone(timedelta(hours=5))
 
 
 class Clock:
@@ -666,3 +667,188 @@ async def test_nothing_is_logged_per_request(sandbox, http, caplog):
         await http.get("/servicePayment/list/")
     assert not [r for r in caplog.records if r.name.startswith("aiohttp") and r.levelno >= logging.INFO]
     assert GOOD not in caplog.text
+
+
+# ---- faults on command: 429, error, garbage, hold ---------------------------------------------------------------------
+
+
+async def charged_setup(http: httpx.AsyncClient) -> tuple[dict, dict]:
+    """A bound card (5 000 000 sum) and the body of a pay for a fresh 1 000 sum transaction made with it."""
+    card = await bind(http)
+    tx = (await create(http, cardId=card["cardId"])).json()["result"]["transactionId"]
+    return card, {"transactionId": tx, "cardId": card["cardId"], "otp": OTP}
+
+
+@pytest.mark.parametrize("retry_after, header", [
+    (1, "1"), (30, "30"), ("Fri, 15 Jan 2027 12:00:00 GMT", "Fri, 15 Jan 2027 12:00:00 GMT"),
+    (datetime(2027, 1, 15, 17, 0, tzinfo=TASHKENT_TZ), "Fri, 15 Jan 2027 12:00:00 GMT"),
+])
+async def test_429_answers_retry_after_in_the_envelope_and_does_no_work(sandbox, http, retry_after, header):
+    card, pay = await charged_setup(http)
+    sandbox.fail_next("servicePayment/pay/", "429", retry_after=retry_after)
+    answer = await http.post("/servicePayment/pay/", json=pay)
+    refused(answer, "too_many_requests", 429)
+    assert answer.headers["Retry-After"] == header
+    assert sandbox.transaction(pay["transactionId"])["status"] == "created"
+    assert sandbox.card_balance("7", card["cardId"]) == 500_000_000
+    [entry] = sandbox.calls("servicePayment/pay/")
+    assert (entry.status, entry.fault, entry.response["error"]["code"]) == (429, "429", "too_many_requests")
+    assert (await http.post("/servicePayment/pay/", json=pay)).status_code == 200  # spent: the next one pays
+
+
+async def test_429_on_a_read_with_another_code(sandbox, http):
+    sandbox.fail_next("servicePayment/info/", "429", code="server_error")
+    answer = await http.post("/servicePayment/info/", json={"service_id": catalogue.ELECTRICITY, "account": HOME})
+    refused(answer, "server_error", 429)
+    assert answer.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("apply, charged", [(False, False), (True, True)])
+async def test_error_answers_the_documented_envelope(sandbox, http, apply, charged):
+    card, pay = await charged_setup(http)
+    sandbox.fail_next("servicePayment/pay/", "error", code="insufficient_funds", apply=apply)
+    answer = await http.post("/servicePayment/pay/", json=pay)
+    refused(answer, "insufficient_funds")
+    assert answer.json()["error"]["message"] == "Недостаточно средств"
+    assert sandbox.transaction(pay["transactionId"])["status"] == ("paid" if charged else "created")
+    assert (sandbox.card_balance("7", card["cardId"]) < 500_000_000) is charged
+    [entry] = sandbox.calls("servicePayment/pay/")
+    assert (entry.status, entry.fault) == (400, "error")
+
+
+async def test_error_by_default_does_no_work(sandbox, http):
+    card, pay = await charged_setup(http)
+    sandbox.fail_next("servicePayment/pay/", "error", code="processing_error")
+    refused(await http.post("/servicePayment/pay/", json=pay), "processing_error")
+    assert sandbox.card_balance("7", card["cardId"]) == 500_000_000
+
+
+async def test_error_statuses_and_the_token_endpoints_bare_shape(sandbox, http):
+    sandbox.fail_next("servicePayment/list/", "error", code="unauthorized")
+    refused(await http.get("/servicePayment/list/"), "unauthorized", 401)
+    sandbox.fail_next("merchant/oauth2/token/", "error", code="invalid_grant")
+    token = await http.post("/merchant/oauth2/token/", headers={"Authorization": BASIC}, json=PASSWORD_GRANT)
+    assert token.status_code == 400 and token.json() == {
+        "error": {"code": "invalid_grant", "message": "Неверные учётные данные"}}
+    assert [e.fault for e in sandbox.calls("oauth2/token/")] == [None, "error"]  # the fixture's grant, then this
+
+
+async def test_fault_orders_are_checked_where_they_are_given(sandbox):
+    with pytest.raises(ValueError):
+        sandbox.fail_next("servicePayment/pay/", "error")  # no code
+    with pytest.raises(ValueError):
+        sandbox.fail_next("servicePayment/pay/", "error", code="no_such_code")
+    with pytest.raises(ValueError):
+        sandbox.fail_next("servicePayment/pay/", "500", code="insufficient_funds")
+    with pytest.raises(ValueError):
+        sandbox.fail_next("servicePayment/pay/", "429", apply=True)  # a 429 never does the work
+    with pytest.raises(ValueError):
+        sandbox.fail_next("servicePayment/pay/", "hold")  # hold_next hands the Hold out
+    with pytest.raises(ValueError):
+        sandbox.fail_next("servicePayment/pay/", "slow")  # type: ignore[arg-type]
+    assert sandbox._faults == []
+
+
+@pytest.mark.parametrize("apply, charged", [(False, False), (True, True)])
+async def test_garbage(sandbox, http, apply, charged):
+    card, pay = await charged_setup(http)
+    sandbox.fail_next("servicePayment/pay/", "garbage", apply=apply)
+    answer = await http.post("/servicePayment/pay/", json=pay)
+    assert answer.status_code == 200
+    with pytest.raises(ValueError):
+        answer.json()
+    if charged:  # the real answer, cut short
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.text.startswith('{"result": {"transactionId": ')
+    else:
+        assert answer.headers["Content-Type"].startswith("text/html") and "<html>" in answer.text
+    assert sandbox.transaction(pay["transactionId"])["status"] == ("paid" if charged else "created")
+    assert (sandbox.card_balance("7", card["cardId"]) < 500_000_000) is charged
+    [entry] = sandbox.calls("servicePayment/pay/")
+    assert (entry.status, entry.fault, entry.response) == (200, "garbage", answer.text)
+
+
+@pytest.mark.parametrize("apply", [False, True])
+async def test_hold_parks_before_or_after_the_work_until_released(sandbox, http, apply):
+    card, pay = await charged_setup(http)
+    hold = sandbox.hold_next("servicePayment/pay/", apply=apply)
+    answer = asyncio.create_task(http.post("/servicePayment/pay/", json=pay))
+    await hold.reached()
+    assert not answer.done()
+    [parked] = sandbox.calls("servicePayment/pay/")
+    assert (parked.status, parked.fault, parked.response) == (0, "hold", None)
+    # apply=True: the card is charged before the answer; apply=False: nothing has happened yet
+    assert (sandbox.card_balance("7", card["cardId"]) < 500_000_000) is apply
+    assert sandbox.transaction(pay["transactionId"])["status"] == ("paid" if apply else "created")
+
+    hold.release()
+    answered = await asyncio.wait_for(answer, 5)
+    assert answered.status_code == 200 and set(answered.json()["result"]) == PAID
+    assert sandbox.card_balance("7", card["cardId"]) == 500_000_000 - 1000 * 100  # charged once
+    [entry] = sandbox.calls("servicePayment/pay/")
+    assert (entry.status, entry.fault, entry.response) == (200, "hold", answered.json())
+
+
+@pytest.mark.parametrize("apply, charged", [(False, False), (True, True)])
+async def test_hold_released_without_proceeding_closes_unanswered(sandbox, http, apply, charged):
+    card, pay = await charged_setup(http)
+    hold = sandbox.hold_next("servicePayment/pay/", apply=apply)
+    answer = asyncio.create_task(http.post("/servicePayment/pay/", json=pay))
+    await hold.reached()
+    hold.release(proceed=False)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await asyncio.wait_for(answer, 5)
+    await sandbox.settled()
+    assert sandbox.transaction(pay["transactionId"])["status"] == ("paid" if charged else "created")
+    assert (sandbox.card_balance("7", card["cardId"]) < 500_000_000) is charged
+    [entry] = sandbox.calls("servicePayment/pay/")
+    assert (entry.status, entry.fault) == (0, "hold")
+
+
+async def test_hold_whose_client_has_gone_still_does_the_work_quietly(sandbox, http):
+    card, pay = await charged_setup(http)
+    hold = sandbox.hold_next("servicePayment/pay/")
+    with pytest.raises(httpx.ReadTimeout):
+        await http.post("/servicePayment/pay/", json=pay, timeout=httpx.Timeout(0.3, connect=1))
+    await hold.reached()  # parked before the client gave up
+    hold.release()
+    await sandbox.settled()
+    assert sandbox.transaction(pay["transactionId"])["status"] == "paid"
+    assert sandbox.card_balance("7", card["cardId"]) == 500_000_000 - 1000 * 100
+    [entry] = sandbox.calls("servicePayment/pay/")
+    assert (entry.status, entry.fault) == (0, "hold")  # the client never got the answer
+    assert (await http.get("/servicePayment/list/")).status_code == 200  # the server is none the worse
+
+
+async def test_stop_releases_every_hold_unanswered(clock):
+    sandbox = PaylovSandbox(clock=clock)
+    await sandbox.start()
+    async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=5) as http:
+        token = await http.post("/merchant/oauth2/token/", headers={"Authorization": BASIC}, json=PASSWORD_GRANT)
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        card, pay = await charged_setup(http)
+        parked = sandbox.hold_next("servicePayment/pay/")
+        never_reached = sandbox.hold_next("servicePayment/info/")
+        held = asyncio.create_task(http.post("/servicePayment/pay/", json=pay))
+        await parked.reached()
+        await asyncio.wait_for(sandbox.stop(), 5)
+        with pytest.raises(httpx.HTTPError):
+            await asyncio.wait_for(held, 5)
+    assert (parked.proceed, never_reached.proceed) == (False, False)
+    assert not never_reached.is_reached and sandbox._faults == []  # an unreached hold leaves the queue
+    assert sandbox.transaction(pay["transactionId"])["status"] == "created"
+    assert sandbox.card_balance("7", card["cardId"]) == 500_000_000
+    assert [(e.status, e.fault) for e in sandbox.calls("servicePayment/pay/")] == [(0, "hold")]
+
+
+async def test_faults_of_every_kind_queue_in_order(sandbox, http):
+    sandbox.fail_next("servicePayment/list/", "429")
+    sandbox.fail_next("servicePayment/list/", "error", code="server_error")
+    sandbox.fail_next("servicePayment/list/", "garbage")
+    sandbox.fail_next("servicePayment/list/", "500")
+    hold = sandbox.hold_next("servicePayment/list/")
+    hold.release()  # released before it is reached: it passes straight through
+    statuses = [(await http.get("/servicePayment/list/")).status_code for _ in range(6)]
+    assert statuses == [429, 400, 200, 500, 200, 200]
+    assert [(e.status, e.fault) for e in sandbox.calls("servicePayment/list/")] == [
+        (429, "429"), (400, "error"), (200, "garbage"), (500, "500"), (200, "hold"), (200, None)]

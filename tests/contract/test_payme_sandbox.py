@@ -477,3 +477,131 @@ async def test_nothing_is_logged_per_request(rpc, sandbox, caplog):
         await rpc.raw("cards.check", {"token": "x"})
     assert not [r for r in caplog.records if r.name.startswith("aiohttp") and r.levelno >= logging.INFO]
     assert GOOD not in caplog.text
+
+
+# ---- faults on command: 429, error, garbage, hold ---------------------------------------------------------------------
+
+
+async def test_429_answers_retry_after_with_a_json_rpc_error_and_does_no_work(rpc, sandbox):
+    token = await bind(rpc)
+    receipt = await new_receipt(rpc)
+    sandbox.fail_next("receipts.pay", "429", retry_after="Fri, 15 Jan 2027 12:00:00 GMT")
+    answer = await rpc.raw("receipts.pay", {"id": receipt["_id"], "token": token}, **{"Accept-Language": "en"})
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "Fri, 15 Jan 2027 12:00:00 GMT"
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.json() == {"id": rpc.next_id, "error": {"code": -32400,
+                                                          "message": "Too many requests. Try again later"}}
+    assert sandbox.receipt(receipt["_id"])["state"] == 0 and sandbox.card_balance(token) == 500_000_000
+    [entry] = sandbox.calls("receipts.pay")
+    assert (entry.status, entry.fault) == (429, "429")
+    sandbox.fail_next("receipts.check", "429", retry_after=5, code=-31001)
+    again = await rpc.raw("receipts.check", {"id": receipt["_id"]})
+    assert (again.status_code, again.headers["Retry-After"], again.json()["error"]["code"]) == (429, "5", -31001)
+
+
+@pytest.mark.parametrize("code, number", [(-31303, -31303), ("insufficient_funds", -31303), (-31001, -31001),
+                                          (-32400, -32400)])
+async def test_error_answers_seed_001s_envelope_with_http_200(rpc, sandbox, code, number):
+    token = await bind(rpc)
+    receipt = await new_receipt(rpc)
+    sandbox.fail_next("receipts.pay", "error", code=code)
+    error = await rpc.error("receipts.pay", {"id": receipt["_id"], "token": token})
+    assert error["code"] == number
+    assert sandbox.receipt(receipt["_id"])["state"] == 0 and sandbox.card_balance(token) == 500_000_000
+    [entry] = sandbox.calls("receipts.pay")
+    assert (entry.status, entry.fault, entry.response["error"]) == (200, "error", error)
+
+
+async def test_error_after_the_work(rpc, sandbox):
+    token = await bind(rpc)
+    receipt = await new_receipt(rpc)
+    sandbox.fail_next("receipts.pay", "error", code=-31002, apply=True)
+    assert (await rpc.error("receipts.pay", {"id": receipt["_id"], "token": token}))["code"] == -31002
+    assert sandbox.receipt(receipt["_id"])["state"] == 4  # paid, whatever the answer said
+    assert sandbox.card_balance(token) == 500_000_000 - 400_000
+
+
+async def test_fault_orders_are_checked_where_they_are_given(sandbox):
+    for code in (-1, "nope", None, True):
+        with pytest.raises(ValueError):
+            sandbox.fail_next("receipts.pay", "error", code=code)
+    with pytest.raises(ValueError):
+        sandbox.fail_next("receipts.pay", "429", apply=True)
+    with pytest.raises(ValueError):
+        sandbox.fail_next("receipts.pay", "hold")
+    assert sandbox._faults == []
+
+
+@pytest.mark.parametrize("apply, charged", [(False, False), (True, True)])
+async def test_garbage(rpc, sandbox, apply, charged):
+    token = await bind(rpc)
+    receipt = await new_receipt(rpc)
+    sandbox.fail_next("receipts.pay", "garbage", apply=apply)
+    answer = await rpc.raw("receipts.pay", {"id": receipt["_id"], "token": token})
+    assert answer.status_code == 200
+    with pytest.raises(ValueError):
+        answer.json()
+    assert answer.text.startswith('{"jsonrpc": "2.0"') if charged else "<html>" in answer.text
+    assert sandbox.receipt(receipt["_id"])["state"] == (4 if charged else 0)
+    assert (sandbox.card_balance(token) < 500_000_000) is charged
+    [entry] = sandbox.calls("receipts.pay")
+    assert (entry.status, entry.fault, entry.response) == (200, "garbage", answer.text)
+
+
+@pytest.mark.parametrize("apply", [False, True])
+async def test_hold_parks_before_or_after_the_work_until_released(rpc, sandbox, apply):
+    token = await bind(rpc)
+    receipt = await new_receipt(rpc)
+    hold = sandbox.hold_next("receipts.pay", apply=apply)
+    answer = asyncio.create_task(rpc.raw("receipts.pay", {"id": receipt["_id"], "token": token}))
+    await hold.reached()
+    [parked] = sandbox.calls("receipts.pay")
+    assert (parked.status, parked.fault) == (0, "hold") and not answer.done()
+    assert sandbox.receipt(receipt["_id"])["state"] == (4 if apply else 0)
+    assert (sandbox.card_balance(token) < 500_000_000) is apply
+    hold.release()
+    answered = await asyncio.wait_for(answer, 5)
+    assert answered.status_code == 200 and answered.json()["result"]["receipt"]["state"] == 4
+    assert sandbox.card_balance(token) == 500_000_000 - 400_000  # charged once
+    [entry] = sandbox.calls("receipts.pay")
+    assert (entry.status, entry.fault, entry.response) == (200, "hold", answered.json())
+
+
+@pytest.mark.parametrize("apply", [False, True])
+async def test_hold_released_without_proceeding(rpc, sandbox, apply):
+    token = await bind(rpc)
+    receipt = await new_receipt(rpc)
+    hold = sandbox.hold_next("receipts.pay", apply=apply)
+    answer = asyncio.create_task(rpc.raw("receipts.pay", {"id": receipt["_id"], "token": token}))
+    await hold.reached()
+    hold.release(proceed=False)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await asyncio.wait_for(answer, 5)
+    await sandbox.settled()
+    assert sandbox.receipt(receipt["_id"])["state"] == (4 if apply else 0)
+    assert [(e.status, e.fault) for e in sandbox.calls("receipts.pay")] == [(0, "hold")]
+
+
+async def test_stop_releases_every_hold_unanswered(clock):
+    sandbox = PaymeSandbox(clock=clock)
+    await sandbox.start()
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, connect=1)) as http:
+        rpc = Rpc(http, sandbox.base_url)
+        token = await bind(rpc)
+        receipt = await new_receipt(rpc)
+        parked = sandbox.hold_next("receipts.pay")
+        never_reached = sandbox.hold_next("receipts.get")
+        held = asyncio.create_task(rpc.raw("receipts.pay", {"id": receipt["_id"], "token": token}))
+        await parked.reached()
+        await asyncio.wait_for(sandbox.stop(), 5)
+        with pytest.raises(httpx.HTTPError):
+            await asyncio.wait_for(held, 5)
+    assert (parked.proceed, never_reached.proceed, never_reached.is_reached) == (False, False, False)
+    assert sandbox.receipt(receipt["_id"])["state"] == 0 and sandbox.card_balance(token) == 500_000_000
+    assert [(e.status, e.fault) for e in sandbox.calls("receipts.pay")] == [(0, "hold")]
+
+
+async def test_plain_answers_carry_no_fault(rpc, sandbox):
+    await new_receipt(rpc)
+    [entry] = sandbox.calls("receipts.create")
+    assert (entry.status, entry.fault) == (200, None)

@@ -306,6 +306,74 @@ async def test_oauth_style_token_error_is_a_rejection():
         assert error.value.code == "invalid_grant"
 
 
+# ---- faults on command: 429, error, garbage, hold ------------------------------------------------------------
+
+
+# A 429 did nothing: the client says so (a rejection, or "unavailable"), never "outcome unknown".
+NOTHING_HAPPENED = (ProviderRejected, ProviderUnavailable)
+
+
+async def test_429_with_a_long_retry_after_says_nothing_happened_and_is_not_resent(env: Env):
+    env.sandbox.fail_next("servicePayment/info/", "429", retry_after=30)
+    with pytest.raises(NOTHING_HAPPENED):
+        await env.client.info(data.ELECTRICITY, ACCOUNT)  # an idempotent read, and still not sent again
+    assert statuses(env.sandbox, "servicePayment/info/") == [429]
+
+
+async def test_429_on_pay_says_nothing_happened(env: Env):
+    card, transaction_id = await created_with_card(env.client)
+    env.sandbox.fail_next("servicePayment/pay/", "429", retry_after=1)
+    with pytest.raises(NOTHING_HAPPENED):
+        await env.client.pay(transaction_id, card.card_id, USER, data.OTP)
+    assert statuses(env.sandbox, "servicePayment/pay/") == [429]  # a charge is never sent again by the client
+    assert (await env.client.transaction_status(transaction_id)).status == "created"
+
+
+async def test_429_at_the_token_endpoint_means_the_call_was_never_sent(env: Env):
+    env.sandbox.fail_next("merchant/oauth2/token/", "429")
+    with pytest.raises(NOTHING_HAPPENED):
+        await env.client.pay("transaction", "card", USER, data.OTP)
+    assert env.sandbox.calls("servicePayment/pay/") == []
+
+
+async def test_a_documented_error_on_pay_is_a_rejection_and_nothing_was_charged(env: Env):
+    card, transaction_id = await created_with_card(env.client)
+    env.sandbox.fail_next("servicePayment/pay/", "error", code="insufficient_funds")
+    with pytest.raises(ProviderRejected) as error:
+        await env.client.pay(transaction_id, card.card_id, USER, data.OTP)
+    assert (error.value.code, error.value.message) == ("insufficient_funds", "Недостаточно средств")
+    assert (await env.client.transaction_status(transaction_id)).status == "created"
+
+
+@pytest.mark.parametrize("apply", [False, True])
+async def test_garbage_on_pay_is_outcome_unknown_and_not_resent(env: Env, apply: bool):
+    card, transaction_id = await created_with_card(env.client)
+    env.sandbox.fail_next("servicePayment/pay/", "garbage", apply=apply)
+    with pytest.raises(ProviderOutcomeUnknown):
+        await env.client.pay(transaction_id, card.card_id, USER, data.OTP)
+    assert statuses(env.sandbox, "servicePayment/pay/") == [200]
+    assert (await env.client.transaction_status(transaction_id)).status == ("paid" if apply else "created")
+
+
+async def test_garbage_on_a_read_is_outcome_unknown_and_not_resent(env: Env):
+    env.sandbox.fail_next("servicePayment/info/", "garbage", apply=False)
+    with pytest.raises(ProviderOutcomeUnknown):
+        await env.client.info(data.ELECTRICITY, ACCOUNT)
+    assert [entry.fault for entry in env.sandbox.calls("servicePayment/info/")] == ["garbage"]
+
+
+async def test_a_held_pay_is_answered_once_released(env: Env):
+    card, transaction_id = await created_with_card(env.client)
+    hold = env.sandbox.hold_next("servicePayment/pay/")
+    paying = asyncio.create_task(env.client.pay(transaction_id, card.card_id, USER, data.OTP))
+    await hold.reached()
+    assert not paying.done() and env.sandbox.transaction(transaction_id)["status"] == "created"
+    hold.release()
+    paid = await paying
+    assert paid.transaction_id == transaction_id
+    assert env.sandbox.card_balance(USER, card.card_id) == card.balance - 15_000 * 100
+
+
 # ---- models over a whole flow ----------------------------------------------------------------------------------
 
 

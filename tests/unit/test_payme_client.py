@@ -286,6 +286,60 @@ async def test_idempotent_read_that_times_out_is_outcome_unknown_without_resend(
     assert len(env.payme.calls("receipts.get")) == 1
 
 
+# ---- faults on command: 429, error, garbage --------------------------------------------------------------------
+
+
+# A 429 did nothing: the client says so (a rejection, or "unavailable"), never "outcome unknown".
+NOTHING_HAPPENED = (ProviderRejected, ProviderUnavailable)
+
+
+async def test_429_with_a_long_retry_after_says_nothing_happened_and_is_not_resent(env: Env):
+    receipt = await env.client.receipts_create(1_000, ACCOUNT)
+    env.payme.fail_next("receipts.check", "429", retry_after=30)
+    with pytest.raises(NOTHING_HAPPENED):
+        await env.client.receipts_check(receipt.id)  # an idempotent read, and still not sent again
+    assert [(entry.status, entry.fault) for entry in env.payme.calls("receipts.check")] == [(429, "429")]
+
+
+async def test_429_on_pay_says_nothing_happened(env: Env):
+    token = await verified_token(env.client)
+    receipt = await env.client.receipts_create(15_000, ACCOUNT)
+    env.payme.fail_next("receipts.pay", "429", retry_after=1)
+    with pytest.raises(NOTHING_HAPPENED):
+        await env.client.receipts_pay(receipt.id, token)
+    assert len(env.payme.calls("receipts.pay")) == 1  # a charge is never sent again by the client
+    assert await env.client.receipts_check(receipt.id) == ReceiptState.CREATED
+
+
+async def test_a_documented_error_is_a_rejection_and_nothing_was_done(env: Env):
+    token = await verified_token(env.client)
+    receipt = await env.client.receipts_create(15_000, ACCOUNT)
+    env.payme.fail_next("receipts.pay", "error", code=-31630)
+    with pytest.raises(PaymeRejected) as error:
+        await env.client.receipts_pay(receipt.id, token)
+    assert (error.value.code, error.value.message) == ("-31630", "Карта не подтверждена")
+    assert await env.client.receipts_check(receipt.id) == ReceiptState.CREATED
+
+
+@pytest.mark.parametrize("apply", [False, True])
+async def test_garbage_on_pay_is_outcome_unknown_and_not_resent(env: Env, apply: bool):
+    token = await verified_token(env.client)
+    receipt = await env.client.receipts_create(15_000, ACCOUNT)
+    env.payme.fail_next("receipts.pay", "garbage", apply=apply)
+    with pytest.raises(ProviderOutcomeUnknown):
+        await env.client.receipts_pay(receipt.id, token)
+    assert len(env.payme.calls("receipts.pay")) == 1
+    assert await env.client.receipts_check(receipt.id) == (ReceiptState.PAID if apply else ReceiptState.CREATED)
+
+
+async def test_garbage_on_a_read_is_outcome_unknown_and_not_resent(env: Env):
+    token = await verified_token(env.client)
+    env.payme.fail_next("cards.check", "garbage")
+    with pytest.raises(ProviderOutcomeUnknown):
+        await env.client.cards_check(token)
+    assert [(entry.status, entry.fault) for entry in env.payme.calls("cards.check")] == [(200, "garbage")]
+
+
 # ---- models over a whole flow ----------------------------------------------------------------------------------
 
 
