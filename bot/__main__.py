@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "demo":
-            from bot.demo import run_demo
+            from bot.runtime.demo import run_demo
 
             return asyncio.run(run_demo(script=args.script, user_id=args.user_id, language_code=args.language_code))
         if args.command == "migrate":
@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_migrate())
         settings = load_settings()
         if args.command == "reconcile":
-            from bot.logs import setup_logging
-            from bot.reconcile import run_reconcile
+            from bot.runtime.logs import setup_logging
+            from bot.runtime.reconcile import run_reconcile
 
             setup_logging("WARNING")
             return asyncio.run(run_reconcile(settings, args.date))
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
 
-    from bot.runner import run_polling
+    from bot.runtime.polling import run_polling
 
     try:
         asyncio.run(run_polling(settings))

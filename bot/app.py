@@ -26,6 +26,10 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.chat.cards import card_added
+from bot.jobs.reconciliation import start_reconciler, stop_reconciler
+from bot.jobs.reminders import start_reminders, stop_reminders
+from bot.jobs.settlement import start_worker, stop_worker
 from bot.middlewares.callback_answer import QuietCallbackAnswer
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
@@ -34,20 +38,17 @@ from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
-from bot.reconcile_worker import start_reconciler, stop_reconciler
-from bot.reminders import start_reminders, stop_reminders
 from bot.services.accounts import AccountsService
-from bot.services.cards import CardsService
+from bot.services.cards import CardsService, CardView
 from bot.services.catalogue import CatalogueService
 from bot.services.history import TASHKENT, HistoryService
 from bot.services.homes import HomesService
 from bot.services.payments import CheckSchedule, PaymentsService
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
-from bot.settlement import start_worker, stop_worker
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
 from bot.storage.fsm import SqlStorage
-from bot.webapp.server import start_webapp, stop_webapp
+from bot.webapp.server import WebAppServer, stop_webapp
 from handlers import build_routers
 
 logger = logging.getLogger(__name__)
@@ -231,9 +232,21 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     dp.startup.register(start_reconciler)
     dp.shutdown.register(stop_reconciler)
     if settings.CARD_VAULT == "payme" and services.payme is not None:
-        dp.startup.register(start_webapp)
+        dp.startup.register(_start_webapp)
         dp.shutdown.register(stop_webapp)
     return dp
+
+
+async def _start_webapp(bot: Bot, dispatcher: Dispatcher, settings: Settings, cards: CardsService,
+                        users: UserService, i18n: I18n) -> None:
+    """Startup hook: the card page's server lives as long as polling does and tells the chat of each saved card."""
+
+    async def on_card_added(user_id: int, card: CardView) -> None:
+        await card_added(bot, dispatcher, i18n, users, cards, user_id, card)
+
+    server = WebAppServer(settings, cards, users, i18n, on_card_added)
+    await server.start()
+    dispatcher["webapp"] = server
 
 
 async def _set_commands(bot: Bot, i18n: I18n) -> None:

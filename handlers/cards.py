@@ -1,32 +1,35 @@
-"""My cards: list, add by SMS code, make default, remove."""
+"""My cards: list, add by SMS code, make default, remove. Where adding starts, and the card page's message, are in
+bot/chat/cards.py (a payment waiting for a card enters there too)."""
 
 from __future__ import annotations
 
 import time
 
-from aiogram import Bot, Dispatcher, F, Router, html
+from aiogram import Bot, F, Router, html
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.chat.answers import alert, answer_now
+from bot.chat.answers import delete as delete_message
+from bot.chat.answers import edit as edit_message
+from bot.chat.cards import begin_adding
+from bot.chat.checkout import resume_after_card
+from bot.chat.filters import Registered
 from bot.domain.cards import CardError
-from bot.filters import Registered
 from bot.keyboards import cards as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import AddCardAction, AddCardCb, CardAction, CardCb
-from bot.outcomes import provider_text, rule_text
 from bot.providers.errors import ProviderError, ProviderRejected
 from bot.services.cards import CardFlowError, CardsService, CardView
-from bot.services.users import Profile, UserService
+from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import AddCard
+from bot.texts.cards import card_text, list_text
+from bot.texts.outcomes import provider_text, rule_text
 from bot.webapp.server import WebAppServer
-from handlers.answers import alert, answer_now
-from handlers.answers import delete as delete_message
-from handlers.answers import edit as edit_message
 
 # Provider codes after which the typed card itself is the problem: ask for another number.
 CARD_REFUSED = {
@@ -34,40 +37,6 @@ CARD_REFUSED = {
     "card_has_no_phone", "phone_not_match", "invalid_card", "pan_not_valid", "card_not_found_in_processing_center",
     "card_is_not_supported",
 }
-
-
-def list_text(cards: list[CardView]) -> str:
-    if not cards:
-        return _("You have no saved cards yet. Add one to pay bills.")
-    lines = [_("Your cards (⭐ is the default):")]
-    for card in cards:
-        lines.append(
-            "{star}<b>{name}</b> — {masked}, {expiry}".format(
-                star="⭐ " if card.is_default else "",
-                name=html.quote(card.name),
-                masked=card.masked,
-                expiry=card.expiry_display,
-            )
-            + ("" if card.active else " — " + _("⚠️ no longer works at Payme; remove it or add it again"))
-        )
-    return "\n".join(lines)
-
-
-def card_text(card: CardView) -> str:
-    lines = [
-        f"<b>{html.quote(card.name)}</b>",
-        _("Number: {masked}").format(masked=card.masked),
-        _("Expires: {expiry}").format(expiry=card.expiry_display),
-    ]
-    if card.owner:
-        lines.append(_("Owner: {owner}").format(owner=html.quote(card.owner)))
-    if card.vault == "payme":
-        lines.append(_("Saved at Payme"))
-    if not card.active:
-        lines.append(_("⚠️ This card no longer works at Payme and cannot pay. Remove it, or add it again."))
-    if card.is_default:
-        lines.append(_("⭐ Default card for payments"))
-    return "\n".join(lines)
 
 
 async def show_cards(message: Message, state: FSMContext, profile: Profile, cards: CardsService) -> None:
@@ -140,56 +109,6 @@ async def start_adding(
 ) -> None:
     await state.set_data({})
     await begin_adding(callback, state, cards, callback_answer, settings, profile, webapp)
-
-
-async def card_added(bot: Bot, dispatcher: Dispatcher, i18n: I18n, users: UserService, cards: CardsService,
-                     user_id: int, card: CardView) -> None:
-    """The card page saved a Payme card: say so in the chat, and go back to a payment that was waiting for it."""
-    state = dispatcher.fsm.get_context(bot, chat_id=user_id, user_id=user_id)
-    profile = await users.get(user_id)
-    with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
-        text = _("✅ The card “{name}” ({masked}) is added.").format(name=html.quote(card.name),
-                                                                      masked=card.masked)
-        adding = await state.get_state() == AddCard.page.state  # not if the user has moved on meanwhile
-        saved = (await state.get_data()).get("resume_pay") if adding else None
-        if saved and profile is not None:
-            message = await bot.send_message(user_id, text)
-            from handlers.checkout import resume_after_card
-
-            await resume_after_card(message, state, cards, profile, saved)
-            return
-        if adding:
-            await state.clear()
-        items = await cards.list(user_id)
-        await bot.send_message(user_id, text + "\n\n" + list_text(items), reply_markup=kb.card_list(items))
-
-
-async def begin_adding(
-    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer,
-    settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
-) -> None:
-    """Also entered from the pay flow, whose answers wait in FSM data under `resume_pay`."""
-    try:
-        await cards.ensure_unlocked(callback.from_user.id)
-    except CardFlowError as error:
-        alert(callback_answer, rule_text(error.code, **error.params))
-        return
-    if settings.CARD_VAULT == "payme":
-        if webapp is None:
-            alert(callback_answer, rule_text("payme_unavailable"))
-            return
-        await state.set_state(AddCard.page)
-        await callback.message.answer(
-            _("Cards are added on Payme's secure page: the number goes straight to Payme, the bot never sees it. "
-              "Open the page, type the card and the SMS code, and I'll confirm here."),
-            reply_markup=kb.card_page(webapp.page_url(profile.language)),
-        )
-        return
-    await state.set_state(AddCard.number)
-    await callback.message.answer(
-        _("Send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message right away."),
-        reply_markup=kb.cancel_adding(),
-    )
 
 
 async def number_typed(message: Message, state: FSMContext, cards: CardsService, bot: Bot) -> None:
@@ -346,8 +265,6 @@ async def _finish(message: Message, state: FSMContext, cards: CardsService, prof
     """Back to the payment that sent the user here, or to the card list."""
     saved = (await state.get_data()).get("resume_pay")
     if saved:
-        from handlers.checkout import resume_after_card
-
         await resume_after_card(message, state, cards, profile, saved)
         return
     await state.clear()

@@ -1,12 +1,12 @@
 """The end of a payment, shared by Pay bills, My homes and History: the card, the summary, the confirm, the SMS
 code (Paylov cards), and what became of the payment. The rail follows the chosen card: a Payme card is charged
-on confirm, with no code.
+on confirm, with no code. The steps other features enter too (the card question, the report) are in
+bot/chat/checkout.py.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -16,60 +16,32 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
+from bot.chat.answers import alert, answer_now
+from bot.chat.answers import delete as delete_message
+from bot.chat.answers import edit as edit_message
+from bot.chat.cards import begin_adding
+from bot.chat.checkout import ask_card, report
+from bot.chat.filters import CurrentFlow, Registered
 from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
-from bot.domain.intents import new_flow
-from bot.domain.money import format_sums
-from bot.filters import CurrentFlow, Registered
-from bot.keyboards import homes as homes_kb
-from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
-from bot.labels import label, shown
-from bot.outcomes import rule_text
-from bot.receipts import (
-    failure,
-    failure_reason,
-    outcome_text,
-    pending,
-    receipt,
-    summary,
-)
 from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService, ServiceForm
-from bot.services.payments import PaymentClosed, PaymentsService, PayResult
+from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import Pay
+from bot.texts.labels import label, shown
+from bot.texts.outcomes import rule_text
+from bot.texts.receipts import summary
 from bot.webapp.server import WebAppServer
-from handlers.answers import alert, answer_now
-from handlers.answers import delete as delete_message
-from handlers.answers import edit as edit_message
-
-
-async def ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
-    data = await state.get_data()
-    await state.set_state(Pay.card)
-    items = await cards.list(profile.id)
-    text = (_("Choose the card to pay {amount} sum with:").format(amount=format_sums(data["amount"]))
-            if items else _("You have no saved cards yet. Add one and I'll bring you back to this payment."))
-    await message.answer(text, reply_markup=kb.cards(data["flow"], items))
-
-
-async def resume_after_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile,
-                            saved: dict[str, Any]) -> None:
-    """Back from adding a card to the payment, with every answer still there."""
-    await state.set_state(Pay.card)
-    await state.set_data(saved)
-    await ask_card(message, state, cards, profile)
 
 
 async def add_card(
     callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService, callback_answer: CallbackAnswer,
     settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
 ) -> None:
-    from handlers.cards import begin_adding
-
     await state.set_data({"resume_pay": flow})
     await begin_adding(callback, state, cards, callback_answer, settings, profile, webapp)
 
@@ -149,49 +121,6 @@ async def typed_code(message: Message, state: FSMContext, payments: PaymentsServ
 async def code_hint(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     await message.answer(_("Please type the 6-digit code from the SMS."), reply_markup=kb.code(data["flow"]))
-
-
-async def report(message: Message, state: FSMContext, result: PayResult) -> None:
-    """Tell the user what became of the payment, and leave the conversation where the next step is."""
-    payment = result.payment
-    data = await state.get_data()
-    flow = data.get("flow", "")
-    if result.outcome in ("pending", "new_code", "wrong_code", "not_charged") and payment.rail == "paylov":
-        await state.set_state(Pay.code)  # only a Paylov card has a code to type
-    if result.outcome == "pending" and payment.rail != "paylov":  # another hand is charging it right now
-        await state.clear()
-        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
-    elif result.outcome == "pending":
-        await message.answer(_("I sent a code by SMS to {phone}. Type it to pay {amount} sum.").format(
-            phone=shown(payment.otp_phone or "—"), amount=format_sums(payment.amount)), reply_markup=kb.code(flow))
-    elif result.outcome == "new_code":
-        await message.answer(_("The code has expired; that attempt was not charged. I sent a new code to {phone}. "
-                               "Type it to pay.").format(phone=shown(payment.otp_phone or "—")),
-                             reply_markup=kb.code(flow))
-    elif result.outcome == "wrong_code":
-        await message.answer(_("Wrong code. Tries left: {left}.").format(left=result.tries_left),
-                             reply_markup=kb.code(flow))
-    elif result.outcome == "not_charged":
-        await message.answer(_("The payment did not go through and your card was not charged. "
-                               "Type the code again to retry."), reply_markup=kb.code(flow))
-    elif result.outcome == "paid":
-        await state.clear()
-        sms = payment.rail == "payme"  # Payme can text its receipt
-        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=sms))
-    elif result.outcome in ("settling", "refunding", "refunded", "refund_pending"):
-        await state.clear()
-        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
-    elif result.outcome == "failed":
-        await state.set_state(Pay.confirm)
-        ids = new_flow()  # a new intent: the failed payment stays failed in the ledger
-        await state.update_data(**ids, payment_id=None)
-        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(ids["flow"]))
-    elif result.outcome == "gave_up":
-        await state.clear()
-        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
-    else:
-        await state.clear()
-        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
 
 
 async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,

@@ -8,11 +8,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
 from bot.services.cards import CardsService
 from bot.services.payments import PaymentsService
 from bot.services.users import Profile
-from handlers.start import ask_language
 
 
 async def cancel(

@@ -8,10 +8,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.chat.answers import alert
+from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
 from bot.services.users import Profile
-from handlers.answers import alert
-from handlers.start import ask_language
 
 
 async def any_message(message: Message, state: FSMContext, profile: Profile | None) -> None:

@@ -12,15 +12,14 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
+from bot.chat.answers import alert
+from bot.chat.filters import Registered
+from bot.chat.pay import start_payment
 from bot.domain.money import format_sums
-from bot.filters import Registered
 from bot.keyboards import history as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import HistoryAction, HistoryCb, ReceiptCb
-from bot.labels import shown, trim
-from bot.outcomes import provider_text
 from bot.providers.errors import ProviderError
-from bot.receipts import failure, outcome_text, pending, receipt
 from bot.services.catalogue import CatalogueService
 from bot.services.history import (
     Entry,
@@ -32,7 +31,9 @@ from bot.services.history import (
 )
 from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.users import Profile
-from handlers.answers import alert
+from bot.texts.labels import shown, trim
+from bot.texts.outcomes import provider_text
+from bot.texts.receipts import failure, outcome_text, pending, receipt
 
 RECENT_MONTHS = 12
 
@@ -187,9 +188,7 @@ async def send_receipt_sms(callback: CallbackQuery, callback_data: ReceiptCb, pr
 
 async def pay_from_history(callback: CallbackQuery, state: FSMContext, catalogue: CatalogueService,
                            payments: PaymentsService, bot: Bot) -> None:
-    from handlers.pay import start
-
-    await start(callback.message, state, catalogue, payments, bot)
+    await start_payment(callback.message, state, catalogue, bot)
 
 
 def create_router() -> Router:

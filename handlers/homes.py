@@ -11,17 +11,17 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.account_texts import home_text
+from bot.chat.answers import alert, answer_now
+from bot.chat.answers import edit as edit_message
+from bot.chat.checkout import ask_card, report
+from bot.chat.filters import Registered
+from bot.chat.pay import ask_amount
 from bot.domain.intents import flow_for, new_flow
-from bot.filters import Registered
 from bot.keyboards import homes as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as pay_kb
 from bot.keyboards.callbacks import HomeAction, HomeCb
-from bot.labels import shown
-from bot.outcomes import rule_text
 from bot.providers.errors import ProviderError
-from bot.receipts import summary
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService
@@ -29,8 +29,10 @@ from bot.services.homes import HomeError, HomesService, HomeView
 from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from bot.states import Homes, Pay
-from handlers.answers import alert, answer_now
-from handlers.answers import edit as edit_message
+from bot.texts.accounts import home_text
+from bot.texts.labels import shown
+from bot.texts.outcomes import rule_text
+from bot.texts.receipts import summary
 
 ERRORS = {
     "duplicate": lambda p: _("This account is already saved as “{name}”.").format(name=shown(str(p["name"]))),
@@ -129,8 +131,6 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
     """The fresh debt with the default card. A Paylov card: this tap is the confirmation and the SMS code follows.
     A Payme card has no code, so this tap shows the summary and Confirm charges. Two presses of one button are one
     intent: the flow and its key are derived from the button's message, the amount and the card."""
-    from handlers.checkout import ask_card, report
-
     home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
     if home is None:
         return
@@ -180,8 +180,6 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
 async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
                        profile: Profile, catalogue: CatalogueService, accounts: AccountsService, bot: Bot,
                        callback_answer: CallbackAnswer) -> None:
-    from handlers.pay import ask_amount
-
     try:
         home = await homes.get(profile.id, callback_data.id)
         form = await catalogue.form(home.service_id)

@@ -7,9 +7,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.filters import Registered
+from bot.chat.filters import Registered
+from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
-from handlers.start import ask_language
 
 
 async def help_(message: Message, state: FSMContext) -> None:

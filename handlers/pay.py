@@ -1,5 +1,6 @@
 """Pay a bill: catalogue or search -> the provider's form -> account info -> amount; then `checkout` takes over
-(card -> confirm -> code -> receipt).
+(card -> confirm -> code -> receipt). The first step and the amount question, which other features enter too, are
+in bot/chat/pay.py.
 
 The form is one state that loops: the engine picks the next field from the answers kept in FSM data.
 """
@@ -16,26 +17,26 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.account_texts import info_text
+from bot.chat.answers import alert
+from bot.chat.answers import edit as edit_message
+from bot.chat.checkout import ask_card
+from bot.chat.filters import CurrentFlow, Registered
+from bot.chat.pay import ask_amount, start_payment
 from bot.domain import forms
 from bot.domain.intents import new_flow
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
-from bot.filters import CurrentFlow, Registered
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
-from bot.labels import label, shown
-from bot.outcomes import provider_text
 from bot.providers.errors import ProviderError, ProviderRejected
-from bot.services.accounts import AccountInfo, AccountsService
+from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
-from bot.services.catalogue import CatalogueService, Service, ServiceForm
+from bot.services.catalogue import CatalogueService, Service
 from bot.services.payments import PaymentsService
 from bot.services.users import Profile
 from bot.states import Pay
-from handlers.answers import alert
-from handlers.answers import edit as edit_message
-from handlers.checkout import ask_card
+from bot.texts.labels import label, shown
+from bot.texts.outcomes import provider_text
 
 UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
 
@@ -45,22 +46,7 @@ UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
 
 async def start(message: Message, state: FSMContext, catalogue: CatalogueService, payments: PaymentsService,
                 bot: Bot) -> None:
-    await state.clear()  # a payment still waiting for its code is closed on the way out (PaymentExitMiddleware)
-    await state.set_state(Pay.browse)
-    ids = new_flow()
-    flow = ids["flow"]
-    await state.set_data({**ids, "view": "categories", "page": 0})
-    try:
-        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-            categories = await catalogue.categories()
-    except ProviderError as error:
-        await state.clear()
-        await message.answer(provider_text(error), reply_markup=menu_kb.main_menu())
-        return
-    await message.answer(
-        _("Choose a category, or type part of a service name to search."),
-        reply_markup=kb.categories(flow, categories, 0),
-    )
+    await start_payment(message, state, catalogue, bot)
 
 
 async def show_categories(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService) -> None:
@@ -298,26 +284,6 @@ def _field_error(field: forms.Field, error: forms.FieldError) -> str:
 
 
 # ---- account info and amount -------------------------------------------------------------------------------
-
-
-
-
-async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,
-                      *, edit: bool) -> None:
-    data = await state.get_data()
-    await state.set_state(Pay.amount)
-    await state.update_data(debt=info.debt if info else None)  # our own number; provider texts stay out of FSM data
-    lines = [f"<b>{shown(form.service.name)}</b>"] + info_text(form, info)
-    lines.append(_("Type the amount in sums, from {min} to {max}.").format(
-        min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
-    markup = kb.amount(data["flow"], info.debt if info else None)
-    if edit:
-        try:
-            await message.edit_text("\n".join(lines), reply_markup=markup)
-            return
-        except TelegramBadRequest:
-            pass
-    await message.answer("\n".join(lines), reply_markup=markup)
 
 
 async def typed_amount(message: Message, state: FSMContext, catalogue: CatalogueService, cards: CardsService,

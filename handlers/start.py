@@ -10,11 +10,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.chat.answers import alert
+from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
 from bot.keyboards.callbacks import LanguageCb
 from bot.services.users import Profile, UserService, suggest_language
 from bot.states import Onboarding
-from handlers.answers import alert
 
 
 async def start(message: Message, state: FSMContext, profile: Profile | None) -> None:
@@ -23,12 +24,6 @@ async def start(message: Message, state: FSMContext, profile: Profile | None) ->
         await message.answer(_("Welcome back! What would you like to do?"), reply_markup=kb.main_menu())
         return
     await ask_language(message, state)
-
-
-async def ask_language(message: Message, state: FSMContext) -> None:
-    await state.set_state(Onboarding.language)
-    suggested = suggest_language(message.from_user.language_code if message.from_user else None)
-    await message.answer(_("Choose your language:"), reply_markup=kb.language_choice(suggested))
 
 
 async def choose_language(

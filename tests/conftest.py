@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import RedactingFilter
+from bot.runtime.logs import RedactingFilter
 from bot.sandbox import paylov_catalogue as paylov_data
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox

@@ -9,8 +9,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.money import format_sums
 from bot.keyboards.callbacks import HomeAction, HomeCb, ReceiptCb
-from bot.labels import trim
 from bot.services.homes import HomeView
+from bot.texts.labels import trim
 
 SUGGESTED_NAMES = (__("Home"), __("Parents"), __("Dacha"))
 

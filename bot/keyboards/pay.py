@@ -10,9 +10,9 @@ from bot.domain.forms import Option
 from bot.domain.money import format_sums
 from bot.keyboards.callbacks import PayAction, PayCb
 from bot.keyboards.common import page_of
-from bot.labels import trim
 from bot.services.cards import CardView
 from bot.services.catalogue import Category, Service
+from bot.texts.labels import trim
 
 
 def _nav(builder: InlineKeyboardBuilder, flow: str, *, back: bool = True) -> None:

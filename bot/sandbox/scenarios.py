@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.sandbox.card_page_client import bind_card
 from bot.sandbox.telegram import FakeUser
 
 MENU_EN = [["💡 Pay bills", "💳 My cards"], ["🧾 History", "🏠 My homes"], ["🌐 Language", "❓ Help"]]
@@ -112,8 +113,6 @@ async def open_card_page(user: FakeUser) -> str:
 
 async def add_payme_card(telegram, user: FakeUser, bot_token: str, number: str = "8600069195406311") -> None:
     """CARD_VAULT=payme: from the menu through the card page (its protocol over HTTP) to the card in the list."""
-    from bot.sandbox.card_page_client import bind_card
-
     url = await open_card_page(user)
     result = await bind_card(url, telegram.web_app_init_data(user.user_id, bot_token), number=number,
                              expire_mmyy="0399")

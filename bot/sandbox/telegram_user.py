@@ -13,10 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.sandbox.telegram import TelegramDouble
+from typing import Any, Protocol
 
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
 _SELF: Any = "self"
@@ -81,11 +78,20 @@ class Msg:
         return self.text
 
 
+class ChatServer(Protocol):
+    """What a chat needs from the Telegram double (bot.sandbox.telegram.TelegramDouble), which imports this module."""
+
+    bot_id: int
+    _open_queries: dict[str, FakeUser]
+
+    async def _push_update(self, kind: str, payload: dict) -> None: ...
+
+
 class FakeUser:
     """A Telegram user in a private chat with the bot (chat id == user id)."""
 
     def __init__(
-        self, double: TelegramDouble, user_id: int, *, first_name: str, last_name: str | None,
+        self, double: ChatServer, user_id: int, *, first_name: str, last_name: str | None,
         username: str | None, language_code: str | None, phone: str,
     ) -> None:
         self._double = double

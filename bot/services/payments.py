@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.domain.payments import PaymentState, Rail
+from bot.domain.payments import IN_FLIGHT, WAITING, PaymentState, Rail
 from bot.money.ledger import (
     CheckSchedule,
     Ledger,
@@ -121,6 +121,16 @@ class PaymentsService:
     async def settle_due(self) -> list[PayResult]:
         """Claim and settle every row that is due: unknown outcomes, dead claims, scheduled checks."""
         return await self.runner.run_due()
+
+    async def check(self, payment_id: int) -> PayResult:
+        """Settle this one payment now if nobody else holds it (a status check, a settlement step); otherwise, and
+        for a payment with nothing to settle, what it is."""
+        payment = await self._ledger.get(payment_id)
+        claimed = None
+        if payment.state in WAITING[payment.rail] | IN_FLIGHT[payment.rail]:
+            claimed = await self._ledger.claim(payment, payment.state)
+        result = await self.runner.resolve(claimed) if claimed is not None else None
+        return result or await self._current(payment_id)
 
     async def close_abandoned(self) -> list[PaymentView]:
         """Payments nobody finished within the abandon time are closed as not charged."""

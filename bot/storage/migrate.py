@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.logs import setup_logging
+from bot.runtime.logs import setup_logging
 from bot.settings import DatabaseSettings, load_settings
 from bot.storage.db import make_engine, schema_revisions, upgrade
 

@@ -14,7 +14,7 @@ from string import Template
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.outcomes import rule_text
+from bot.texts.outcomes import rule_text
 
 TEMPLATE = Template((Path(__file__).with_name("card_page.html")).read_text(encoding="utf-8"))
 PAYME_HOME = "https://payme.uz"

@@ -12,7 +12,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from aiogram.utils.web_app import safe_parse_webapp_init_data
 from aiohttp import web
@@ -119,20 +118,8 @@ def _answer(status: int, code: str, language: str, i18n: I18n, **params: object)
     return web.json_response({"ok": False, "error": code, "message": text}, status=status)
 
 
-async def start_webapp(bot: Bot, dispatcher, settings: Settings, cards: CardsService, users: UserService,
-                       i18n: I18n) -> None:
-    """Startup hook: the server lives as long as polling does."""
-    from handlers.cards import card_added
-
-    async def on_card_added(user_id: int, card: CardView) -> None:
-        await card_added(bot, dispatcher, i18n, users, cards, user_id, card)
-
-    server = WebAppServer(settings, cards, users, i18n, on_card_added)
-    await server.start()
-    dispatcher["webapp"] = server
-
-
 async def stop_webapp(dispatcher) -> None:
+    """Shutdown hook (bot.app starts the server, wired to the chat's card_added)."""
     server = dispatcher.workflow_data.get("webapp")
     if server is not None:
         await server.stop()

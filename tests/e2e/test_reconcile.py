@@ -12,25 +12,25 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_bot
-from bot.providers.payme import PaymeClient
-from bot.reconcile import (
+from bot.jobs.reconciliation import (
+    ReconcileWorker,
+    split_message,
+    start_reconciler,
+    stop_reconciler,
+)
+from bot.money.ledger import PaymentView
+from bot.money.reconcile import (
     AMOUNT_DIFFERS,
     CHARGED_NOT_SETTLED,
     REFUND_PENDING,
     SETTLED_NOT_CHARGED,
     Report,
     reconcile,
-    run_reconcile,
 )
-from bot.reconcile_worker import (
-    ReconcileWorker,
-    split_message,
-    start_reconciler,
-    stop_reconciler,
-)
+from bot.providers.payme import PaymeClient
+from bot.runtime.reconcile import run_reconcile
 from bot.sandbox import paylov_catalogue as data
 from bot.services.history import TASHKENT
-from bot.money.ledger import PaymentView
 from bot.storage.models import Payment, Reconciliation
 
 PHONE = "+998901234567"

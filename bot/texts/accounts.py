@@ -8,12 +8,12 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
-from bot.labels import label, shown
-from bot.outcomes import provider_text
 from bot.providers.errors import ProviderError
 from bot.services.accounts import AccountInfo, AccountsService
 from bot.services.catalogue import CatalogueService, ServiceForm
 from bot.services.homes import HomeView
+from bot.texts.labels import label, shown
+from bot.texts.outcomes import provider_text
 
 
 def info_text(form: ServiceForm, info: AccountInfo | None) -> list[str]:

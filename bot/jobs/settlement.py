@@ -12,10 +12,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
 
-from bot.periodic import Periodic
-from bot.receipts import outcome_text
+from bot.jobs.periodic import Periodic
 from bot.services.payments import PaymentsService, PayResult
 from bot.services.users import UserService
+from bot.texts.receipts import outcome_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.money import format_sums
-from bot.labels import shown
-from bot.outcomes import provider_text
-from bot.providers.errors import ProviderRejected
 from bot.money.ledger import PaymentView, PayResult
+from bot.providers.errors import ProviderRejected
+from bot.texts.labels import shown
+from bot.texts.outcomes import provider_text
 
 
 def _account_lines(payment: PaymentView) -> list[str]:

@@ -12,13 +12,13 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.account_texts import home_text
+from bot.jobs.periodic import Periodic
 from bot.keyboards import homes as kb
-from bot.periodic import Periodic
 from bot.services.accounts import AccountsService
 from bot.services.catalogue import CatalogueService
 from bot.services.homes import HomesService
 from bot.services.users import UserService
+from bot.texts.accounts import home_text
 
 logger = logging.getLogger(__name__)
 

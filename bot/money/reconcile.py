@@ -2,13 +2,13 @@
 bill (a paid Paylov settlement transaction) for the same amount, every paid bill must have a charge behind it, and
 refunds under way are listed until they finish. Money is lost silently exactly where these disagree.
 
-Plain async code over the provider clients and the ledger, so `python -m bot reconcile` and the daily worker
-(`bot.reconcile_worker`) share it. It only reads: no provider state changes, no ledger row is touched.
+Plain async code over the provider clients and the ledger, so `python -m bot reconcile` (`bot.runtime.reconcile`)
+and the daily worker (`bot.jobs.reconciliation`) share it. It only reads: no provider state changes, no ledger row
+is touched.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.money import format_sums, sums_to_tiyin
 from bot.domain.payments import PaymentState
-from bot.providers.errors import ProviderError, ProviderRejected
+from bot.money.payme import RECEIPT_ACCOUNT_KEY
+from bot.providers.errors import ProviderRejected
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import GET_ALL_MAX, PaymeClient, Receipt, ReceiptState
 from bot.services.history import TASHKENT
-from bot.money.payme import RECEIPT_ACCOUNT_KEY
 from bot.storage.models import Payment
 
 CHARGED_NOT_SETTLED = "charged_not_settled"  # the card was charged, the bill not paid: the user paid for nothing
@@ -231,26 +231,3 @@ def _tiyin(amount: int) -> str:
     whole, part = divmod(amount, 100)
     return format_sums(whole) + (f".{part:02d}" if part else "")
 
-
-# ---- the command ---------------------------------------------------------------------------------------------------
-
-
-async def run_reconcile(settings, day: date) -> int:
-    """`python -m bot reconcile --date YYYY-MM-DD`: the report on stdout; exit 0 clean, 1 mismatches,
-    2 (one line on stderr) when Payme is not configured or a provider does not answer."""
-    # Imported here: bot.app wires the reconcile worker, which imports this module.
-    from bot.app import open_services
-
-    try:
-        async with open_services(settings) as services:
-            if services.payme is None:
-                print("error: Payme is not configured (PAYME_BASE_URL, PAYME_MERCHANT_ID, PAYME_KEY)",
-                      file=sys.stderr)
-                return 2
-            report = await reconcile(day, payme=services.payme, paylov=services.paylov,
-                                     sessionmaker=services.sessionmaker)
-    except ProviderError as exc:
-        print(f"error: a provider did not answer: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    print(report.text())
-    return 1 if report.mismatches else 0

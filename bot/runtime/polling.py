@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.app import build_bot, build_dispatcher, open_services
-from bot.logs import setup_logging
+from bot.runtime.logs import setup_logging
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

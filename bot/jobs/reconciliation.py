@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.periodic import Periodic
+from bot.jobs.periodic import Periodic
+from bot.money.reconcile import Report, reconcile
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
-from bot.reconcile import Report, reconcile
 from bot.services.history import TASHKENT
 from bot.storage.models import Reconciliation
 

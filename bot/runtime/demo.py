@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.logs import setup_logging
+from bot.runtime.logs import setup_logging
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.telegram import TelegramDouble
 from bot.sandbox.terminal import run_terminal

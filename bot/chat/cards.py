@@ -1,0 +1,72 @@
+"""Adding a card, entered from My cards and from a payment waiting for one (its answers kept in FSM data under
+`resume_pay`), and the chat's side of the card page: a saved Payme card is announced and the payment resumed.
+The card number, expiry and code steps are in handlers/cards.py.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher, html
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.chat.answers import alert
+from bot.chat.checkout import resume_after_card
+from bot.keyboards import cards as kb
+from bot.services.cards import CardFlowError, CardsService, CardView
+from bot.services.users import Profile, UserService
+from bot.settings import Settings
+from bot.states import AddCard
+from bot.texts.cards import list_text
+from bot.texts.outcomes import rule_text
+from bot.webapp.server import WebAppServer
+
+
+async def begin_adding(
+    callback: CallbackQuery, state: FSMContext, cards: CardsService, callback_answer: CallbackAnswer,
+    settings: Settings, profile: Profile, webapp: WebAppServer | None = None,
+) -> None:
+    """Also entered from the pay flow, whose answers wait in FSM data under `resume_pay`."""
+    try:
+        await cards.ensure_unlocked(callback.from_user.id)
+    except CardFlowError as error:
+        alert(callback_answer, rule_text(error.code, **error.params))
+        return
+    if settings.CARD_VAULT == "payme":
+        if webapp is None:
+            alert(callback_answer, rule_text("payme_unavailable"))
+            return
+        await state.set_state(AddCard.page)
+        await callback.message.answer(
+            _("Cards are added on Payme's secure page: the number goes straight to Payme, the bot never sees it. "
+              "Open the page, type the card and the SMS code, and I'll confirm here."),
+            reply_markup=kb.card_page(webapp.page_url(profile.language)),
+        )
+        return
+    await state.set_state(AddCard.number)
+    await callback.message.answer(
+        _("Send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message right away."),
+        reply_markup=kb.cancel_adding(),
+    )
+
+
+async def card_added(bot: Bot, dispatcher: Dispatcher, i18n: I18n, users: UserService, cards: CardsService,
+                     user_id: int, card: CardView) -> None:
+    """The card page saved a Payme card: say so in the chat, and go back to a payment that was waiting for it."""
+    state = dispatcher.fsm.get_context(bot, chat_id=user_id, user_id=user_id)
+    profile = await users.get(user_id)
+    with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
+        text = _("✅ The card “{name}” ({masked}) is added.").format(name=html.quote(card.name),
+                                                                      masked=card.masked)
+        adding = await state.get_state() == AddCard.page.state  # not if the user has moved on meanwhile
+        saved = (await state.get_data()).get("resume_pay") if adding else None
+        if saved and profile is not None:
+            message = await bot.send_message(user_id, text)
+            await resume_after_card(message, state, cards, profile, saved)
+            return
+        if adding:
+            await state.clear()
+        items = await cards.list(user_id)
+        await bot.send_message(user_id, text + "\n\n" + list_text(items), reply_markup=kb.card_list(items))

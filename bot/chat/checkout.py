@@ -1,0 +1,84 @@
+"""The end of a payment that Pay bills, My homes and History all reach: the card question, the way back to it from
+adding a card, and the report of what became of the payment. The handlers of the steps between (choose a card,
+confirm, type the code) are in handlers/checkout.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.intents import new_flow
+from bot.domain.money import format_sums
+from bot.keyboards import homes as homes_kb
+from bot.keyboards import menu as menu_kb
+from bot.keyboards import pay as kb
+from bot.services.cards import CardsService
+from bot.services.payments import PayResult
+from bot.services.users import Profile
+from bot.states import Pay
+from bot.texts.labels import shown
+from bot.texts.receipts import failure, failure_reason, outcome_text, pending, receipt
+
+
+async def ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
+    data = await state.get_data()
+    await state.set_state(Pay.card)
+    items = await cards.list(profile.id)
+    text = (_("Choose the card to pay {amount} sum with:").format(amount=format_sums(data["amount"]))
+            if items else _("You have no saved cards yet. Add one and I'll bring you back to this payment."))
+    await message.answer(text, reply_markup=kb.cards(data["flow"], items))
+
+
+async def resume_after_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile,
+                            saved: dict[str, Any]) -> None:
+    """Back from adding a card to the payment, with every answer still there."""
+    await state.set_state(Pay.card)
+    await state.set_data(saved)
+    await ask_card(message, state, cards, profile)
+
+
+async def report(message: Message, state: FSMContext, result: PayResult) -> None:
+    """Tell the user what became of the payment, and leave the conversation where the next step is."""
+    payment = result.payment
+    data = await state.get_data()
+    flow = data.get("flow", "")
+    if result.outcome in ("pending", "new_code", "wrong_code", "not_charged") and payment.rail == "paylov":
+        await state.set_state(Pay.code)  # only a Paylov card has a code to type
+    if result.outcome == "pending" and payment.rail != "paylov":  # another hand is charging it right now
+        await state.clear()
+        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
+    elif result.outcome == "pending":
+        await message.answer(_("I sent a code by SMS to {phone}. Type it to pay {amount} sum.").format(
+            phone=shown(payment.otp_phone or "—"), amount=format_sums(payment.amount)), reply_markup=kb.code(flow))
+    elif result.outcome == "new_code":
+        await message.answer(_("The code has expired; that attempt was not charged. I sent a new code to {phone}. "
+                               "Type it to pay.").format(phone=shown(payment.otp_phone or "—")),
+                             reply_markup=kb.code(flow))
+    elif result.outcome == "wrong_code":
+        await message.answer(_("Wrong code. Tries left: {left}.").format(left=result.tries_left),
+                             reply_markup=kb.code(flow))
+    elif result.outcome == "not_charged":
+        await message.answer(_("The payment did not go through and your card was not charged. "
+                               "Type the code again to retry."), reply_markup=kb.code(flow))
+    elif result.outcome == "paid":
+        await state.clear()
+        sms = payment.rail == "payme"  # Payme can text its receipt
+        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=sms))
+    elif result.outcome in ("settling", "refunding", "refunded", "refund_pending"):
+        await state.clear()
+        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
+    elif result.outcome == "failed":
+        await state.set_state(Pay.confirm)
+        ids = new_flow()  # a new intent: the failed payment stays failed in the ledger
+        await state.update_data(**ids, payment_id=None)
+        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(ids["flow"]))
+    elif result.outcome == "gave_up":
+        await state.clear()
+        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
+    else:
+        await state.clear()
+        await message.answer(pending(payment), reply_markup=menu_kb.main_menu())

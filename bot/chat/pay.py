@@ -1,0 +1,61 @@
+"""The steps of Pay bills that other features enter: a new payment at the catalogue (History), and the amount
+question after the account is known (My homes' "Other amount"). The rest of the flow is in handlers/pay.py."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.intents import new_flow
+from bot.domain.money import format_sums
+from bot.keyboards import menu as menu_kb
+from bot.keyboards import pay as kb
+from bot.providers.errors import ProviderError
+from bot.services.accounts import AccountInfo
+from bot.services.catalogue import CatalogueService, ServiceForm
+from bot.states import Pay
+from bot.texts.accounts import info_text
+from bot.texts.labels import shown
+from bot.texts.outcomes import provider_text
+
+
+async def start_payment(message: Message, state: FSMContext, catalogue: CatalogueService, bot: Bot) -> None:
+    """A new payment at the catalogue: from the menu's Pay button and from History's "Pay again"."""
+    await state.clear()  # a payment still waiting for its code is closed on the way out (PaymentExitMiddleware)
+    await state.set_state(Pay.browse)
+    ids = new_flow()
+    flow = ids["flow"]
+    await state.set_data({**ids, "view": "categories", "page": 0})
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            categories = await catalogue.categories()
+    except ProviderError as error:
+        await state.clear()
+        await message.answer(provider_text(error), reply_markup=menu_kb.main_menu())
+        return
+    await message.answer(
+        _("Choose a category, or type part of a service name to search."),
+        reply_markup=kb.categories(flow, categories, 0),
+    )
+
+
+async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,
+                      *, edit: bool) -> None:
+    data = await state.get_data()
+    await state.set_state(Pay.amount)
+    await state.update_data(debt=info.debt if info else None)  # our own number; provider texts stay out of FSM data
+    lines = [f"<b>{shown(form.service.name)}</b>"] + info_text(form, info)
+    lines.append(_("Type the amount in sums, from {min} to {max}.").format(
+        min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
+    markup = kb.amount(data["flow"], info.debt if info else None)
+    if edit:
+        try:
+            await message.edit_text("\n".join(lines), reply_markup=markup)
+            return
+        except TelegramBadRequest:
+            pass
+    await message.answer("\n".join(lines), reply_markup=markup)

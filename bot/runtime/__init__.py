@@ -1,0 +1,1 @@
+"""How the process runs: logging, long polling, the terminal demo and the one-shot reconcile command."""
