@@ -1,7 +1,8 @@
 """python -m bot: settings -> services -> Dispatcher -> long polling.
 
 Subcommands: `demo` (a chat in this terminal against the Telegram double and sandbox providers),
-`migrate` (bring DATABASE_URL's schema to the newest revision and exit: a deploy step) and
+`migrate` (bring DATABASE_URL's schema to the newest revision and exit: a deploy step), `worker` (only the
+background jobs, no updates: beside the replicas that serve updates) and
 `reconcile --date YYYY-MM-DD` (a day's Payme receipts and Paylov transactions against the ledger; exit 1 on a
 mismatch).
 """
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--user-id", type=int, default=1001)
     demo.add_argument("--language-code", default="en")
     sub.add_parser("migrate", help="run the database migrations once and exit")
+    sub.add_parser("worker", help="run only the background jobs (settlement, reminders, reconciliation)")
     reconcile = sub.add_parser("reconcile", help="compare a day's provider records with the ledger")
     reconcile.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD, Tashkent")
     args = parser.parse_args(argv)
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
 
             setup_logging("WARNING")
             return asyncio.run(run_reconcile(settings, args.date))
+        if args.command == "worker":
+            from bot.runtime.worker import run_worker
+
+            asyncio.run(run_worker(settings))
+            return 0
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

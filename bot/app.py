@@ -211,9 +211,16 @@ def build_storage(settings: Settings, services: Services) -> tuple[BaseStorage, 
     return SqlStorage(services.sessionmaker), SimpleEventIsolation()
 
 
-def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
+def build_dispatcher(settings: Settings, services: Services, *, updates: bool = True) -> Dispatcher:
+    """The bot; with updates=False only its background jobs (`python -m bot worker`)."""
     storage, isolation = build_storage(settings, services)
     dp = Dispatcher(storage=storage, events_isolation=isolation, **services.workflow_data())
+    jobs = ((start_worker, stop_worker), (start_reminders, stop_reminders), (start_reconciler, stop_reconciler))
+    for start, stop in jobs:
+        dp.startup.register(start)
+        dp.shutdown.register(stop)
+    if not updates:
+        return dp
 
     dp.update.outer_middleware(UpdateLogMiddleware())
     dp.update.outer_middleware(ProfileMiddleware(services.users))
@@ -225,12 +232,6 @@ def build_dispatcher(settings: Settings, services: Services) -> Dispatcher:
 
     dp.include_routers(*build_routers())
     dp.startup.register(_set_commands)
-    dp.startup.register(start_worker)
-    dp.shutdown.register(stop_worker)
-    dp.startup.register(start_reminders)
-    dp.shutdown.register(stop_reminders)
-    dp.startup.register(start_reconciler)
-    dp.shutdown.register(stop_reconciler)
     if settings.CARD_VAULT == "payme" and services.payme is not None:
         dp.startup.register(_start_webapp)
         dp.shutdown.register(stop_webapp)

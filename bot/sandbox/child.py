@@ -123,6 +123,7 @@ class BotChild:
         self._process: asyncio.subprocess.Process | None = None
         self._exit_recorded = False
         self._polls_before = 0
+        self._get_me_before = 0
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ class BotChild:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         self._polls_before = self.telegram.polls_started
+        self._get_me_before = len(self.telegram.calls_of("getMe"))
         with self.log_path.open("ab") as log:  # the child writes through its own descriptor
             stamp = datetime.now().isoformat(sep=" ", timespec="milliseconds")
             log.write(f"----- {stamp} start {self.starts}: python -m bot {' '.join(self.args)}\n".encode())
@@ -160,7 +162,12 @@ class BotChild:
         return self
 
     async def ready(self) -> None:
-        """Long polling: the double has seen a getUpdates since this start (migrations and startup are done)."""
+        """Long polling: the double has seen a getUpdates since this start (migrations and startup are done).
+        `worker` serves no updates: its getMe, asked once the database is migrated, says it is up."""
+        if self.args[:1] == ("worker",):
+            await self.telegram.wait_for(lambda: len(self.telegram.calls_of("getMe")) > self._get_me_before,
+                                         timeout=None)
+            return
         await self.telegram.wait_for(lambda: self.telegram.polls_started > self._polls_before, timeout=None)
 
     async def stop(self) -> int:

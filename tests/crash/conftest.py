@@ -20,20 +20,21 @@ CHILDREN = pytest.StashKey[list[BotChild]]()
 @pytest.fixture
 async def make_child(request: pytest.FixtureRequest, tmp_path: Path, telegram: TelegramDouble,
                      paylov: PaylovSandbox, payme: PaymeSandbox) -> AsyncIterator[Callable[..., BotChild]]:
-    """make_child(database_url=None, **settings): a BotChild (not started) on the test's doubles.
+    """make_child(database_url=None, args=(), **settings): a BotChild (not started) on the test's doubles, running
+    `python -m bot *args`.
 
     Without a URL the database is a SQLite file in tmp_path; pass the suite's database URL to run on another one.
     The settings go to the child's environment on top of the doubles' (see child_env)."""
     children = request.node.stash.setdefault(CHILDREN, [])
 
-    def make(database_url: str | None = None, **settings: object) -> BotChild:
+    def make(database_url: str | None = None, *, args: tuple[str, ...] = (), **settings: object) -> BotChild:
         if database_url is None:
             database = tmp_path / "bot.db"
             AUDIT.databases.append(database)  # scanned for card data after the suite
             database_url = f"sqlite+aiosqlite:///{database}"
         env = child_env(telegram=telegram, paylov=paylov, payme=payme, database_url=database_url,
                         bot_token=BOT_TOKEN, **settings)
-        child = BotChild(env, telegram=telegram, workdir=tmp_path / f"child-{len(children) + 1}")
+        child = BotChild(env, telegram=telegram, workdir=tmp_path / f"child-{len(children) + 1}", args=args)
         children.append(child)
         return child
 

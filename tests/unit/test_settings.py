@@ -18,6 +18,8 @@ CASES = [
       "PAYLOV_PASSWORD": "p", "PAYLOV_CONSUMER_KEY": "k", "PAYLOV_CONSUMER_SECRET": "s", "CARD_VAULT": "payme"},
      "PAYME_BASE_URL"),
     ({"BOT_TOKEN": "1:x", "CARD_VAULT": "payme", "WEBAPP_URL": "http://example.org"}, "WEBAPP_URL"),
+    # a claim must outlive the provider call it covers: 2 × (3 + 15) + 2 = 38 s
+    ({"BOT_TOKEN": "1:x", "PAYING_STALE_AFTER": "30"}, "PAYING_STALE_AFTER"),
 ]
 
 
