@@ -24,6 +24,7 @@ from bot.chat.checkout import ask_card, report
 from bot.chat.filters import CurrentFlow, Registered
 from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
+from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
 from bot.services.cards import CardFlowError, CardsService
@@ -99,12 +100,16 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
         await callback.message.edit_reply_markup(reply_markup=None)
     async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
         result = await payments.start(profile.id, payment.id, profile.phone)
-    await report(callback.message, state, result)
+    await report(callback.message, state, result, payments)
 
 
 async def typed_code(message: Message, state: FSMContext, payments: PaymentsService, profile: Profile,
                      bot: Bot) -> None:
     data = await state.get_data()
+    if data.get("payment_id") is None:  # the payment got its outcome meanwhile (told by the worker): no code step
+        await state.clear()
+        await message.answer(_("This payment is closed."), reply_markup=menu_kb.main_menu())
+        return
     try:
         otp = parse_otp(message.text)
     except CardError:
@@ -115,7 +120,7 @@ async def typed_code(message: Message, state: FSMContext, payments: PaymentsServ
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
         result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)
     await delete_message(waiting, bot)
-    await report(message, state, result)
+    await report(message, state, result, payments)
 
 
 async def code_hint(message: Message, state: FSMContext) -> None:

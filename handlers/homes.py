@@ -174,7 +174,7 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
         await state.update_data(card_id=default.id, payment_id=payment.id)
         await callback.message.answer(shown_summary)
         result = await payments.start(profile.id, payment.id, profile.phone)
-    await report(callback.message, state, result)
+    await report(callback.message, state, result, payments)
 
 
 async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,

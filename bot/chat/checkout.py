@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.intents import new_flow
@@ -17,11 +17,12 @@ from bot.keyboards import homes as homes_kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.services.cards import CardsService
-from bot.services.payments import PayResult
+from bot.chat.delivery import deliver
+from bot.services.payments import TOLD, PaymentsService, PayResult
 from bot.services.users import Profile
 from bot.states import Pay
 from bot.texts.labels import shown
-from bot.texts.receipts import failure, failure_reason, outcome_text, pending, receipt
+from bot.texts.receipts import failure, failure_reason, outcome_text, pending
 
 
 async def ask_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
@@ -41,8 +42,10 @@ async def resume_after_card(message: Message, state: FSMContext, cards: CardsSer
     await ask_card(message, state, cards, profile)
 
 
-async def report(message: Message, state: FSMContext, result: PayResult) -> None:
-    """Tell the user what became of the payment, and leave the conversation where the next step is."""
+async def report(message: Message, state: FSMContext, result: PayResult, payments: PaymentsService) -> None:
+    """Tell the user what became of the payment, and leave the conversation where the next step is. A money outcome
+    is the outbox's message, sent here by the hand that made it (with this conversation's buttons), or by a worker
+    if this process dies first; never twice."""
     payment = result.payment
     data = await state.get_data()
     flow = data.get("flow", "")
@@ -64,21 +67,32 @@ async def report(message: Message, state: FSMContext, result: PayResult) -> None
     elif result.outcome == "not_charged":
         await message.answer(_("The payment did not go through and your card was not charged. "
                                "Type the code again to retry."), reply_markup=kb.code(flow))
-    elif result.outcome == "paid":
-        await state.clear()
-        sms = payment.rail == "payme"  # Payme can text its receipt
-        await message.answer(receipt(payment), reply_markup=homes_kb.save_offer(payment.id, sms=sms))
-    elif result.outcome in ("settling", "refunding", "refunded", "refund_pending"):
-        await state.clear()
-        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
     elif result.outcome == "failed":
         await state.set_state(Pay.confirm)
         ids = new_flow()  # a new intent: the failed payment stays failed in the ledger
         await state.update_data(**ids, payment_id=None)
-        await message.answer(failure(payment, failure_reason(payment)), reply_markup=kb.try_again(ids["flow"]))
-    elif result.outcome == "gave_up":
+        await tell(message, payments, result, failure(payment, failure_reason(payment)), kb.try_again(ids["flow"]))
+    elif result.outcome in TOLD:
         await state.clear()
-        await message.answer(outcome_text(result), reply_markup=menu_kb.main_menu())
+        await tell(message, payments, result, outcome_text(result), told_markup(result))
     else:
         await state.clear()
         await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
+
+
+async def tell(message: Message, payments: PaymentsService, result: PayResult, text: str,
+               markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None) -> None:
+    """The outbox's message for this outcome, if it is still ours to send; a payment already told says so."""
+    owed = await payments.outbox.claim(result.payment.id, result.outcome)
+    if owed is not None:
+        await deliver(payments.outbox, owed, lambda: message.answer(text, reply_markup=markup))
+        return
+    if (await payments.outbox.states(result.payment.id)).get(result.outcome) in (None, "sent", "dropped"):
+        await message.answer(_("This payment is closed."), reply_markup=menu_kb.main_menu())
+
+
+def told_markup(result: PayResult) -> InlineKeyboardMarkup | ReplyKeyboardMarkup:
+    """The buttons under a money outcome, whoever sends it: a receipt offers to save the account."""
+    if result.outcome == "paid":
+        return homes_kb.save_offer(result.payment.id, sms=result.payment.rail == "payme")  # Payme texts receipts
+    return menu_kb.main_menu()

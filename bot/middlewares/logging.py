@@ -11,6 +11,8 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.types import TelegramObject, Update
 
+from bot.storage.fsm import one_update
+
 logger = logging.getLogger("bot.updates")
 
 _TRACE = "log_trace"
@@ -30,7 +32,8 @@ class UpdateLogMiddleware(BaseMiddleware):
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await handler(event, data)
+            with one_update():
+                return await handler(event, data)
         except Exception:
             outcome = "error"
             raise

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.payments import IN_FLIGHT, TRANSITIONS, WAITING, PaymentState, Rail, check_transition
 from bot.storage.db import Sessions
-from bot.storage.models import Payment, PaymentEvent
+from bot.storage.models import OutboxMessage, Payment, PaymentEvent
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,9 @@ class Ledger:
         return (await session.scalars(statement)).first()
 
     async def move(self, payment: PaymentView, to: PaymentState, detail: str | None = None, *,
-                   keep: bool = False, **values: Any) -> PaymentView:
-        """The holder's move from the state it claimed; the claim ends unless `keep` (the next call follows)."""
+                   keep: bool = False, tell: Outcome | None = None, **values: Any) -> PaymentView:
+        """The holder's move from the state it claimed; the claim ends unless `keep` (the next call follows).
+        `tell`: the message this change owes the user, written to the outbox in the same transaction."""
         check_transition(payment.state, to, payment.rail)
         now = self._now()
         lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
@@ -177,9 +178,12 @@ class Ledger:
             row = await self._held_update(session, payment, {"state": to.value, "updated_at": now, **lease, **values})
             session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=to.value,
                                      detail=_detail(detail)))
+            if tell is not None:
+                await self._owe(session, row, tell, now)
             return view(row)
 
-    async def note(self, payment: PaymentView, detail: str, *, keep: bool = True, **values: Any) -> PaymentView:
+    async def note(self, payment: PaymentView, detail: str, *, keep: bool = True, tell: Outcome | None = None,
+                   **values: Any) -> PaymentView:
         """The holder records an answer that does not change the state (a provider id, a schedule)."""
         now = self._now()
         lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
@@ -187,7 +191,22 @@ class Ledger:
             row = await self._held_update(session, payment, {"updated_at": now, **lease, **values})
             session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=payment.state.value,
                                      detail=_detail(detail)))
+            if tell is not None:
+                await self._owe(session, row, tell, now)
             return view(row)
+
+    async def _owe(self, session: AsyncSession, row: Payment, kind: str, now: datetime) -> None:
+        """One message per payment and kind. Held by us for a lease, so that the hand that made the change tells
+        the user itself (with its buttons); if it dies first, a worker tells once the lease has run out. The row
+        lock of the payment's update serialises two hands, so the look-then-add cannot add twice."""
+        told = await session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.payment_id == row.id, OutboxMessage.kind == kind))
+        if told is None:
+            # Older news nobody has sent yet ("on its way") is not sent after newer ("back on the card").
+            await session.execute(update(OutboxMessage).where(
+                OutboxMessage.payment_id == row.id, OutboxMessage.state == "pending").values(state="superseded"))
+            session.add(OutboxMessage(user_id=row.user_id, payment_id=row.id, kind=kind, state="pending", attempts=0,
+                                      lease_owner=self.owner, lease_until=now + self._lease, created_at=now))
 
     async def _held_update(self, session: AsyncSession, payment: PaymentView, values: dict[str, Any]) -> Payment:
         statement = (update(Payment)

@@ -19,6 +19,7 @@ from bot.money.ledger import (
     PayResult,
     outcome_of,
 )
+from bot.money.outbox import Outbox
 from bot.money.paylov import PaylovRail
 from bot.money.payme import PaymeRail, payme_phone
 from bot.money.runner import Runner
@@ -28,7 +29,10 @@ from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import Service
 from bot.storage.db import Sessions
 
-__all__ = ["CheckSchedule", "Outcome", "PaymentClosed", "PaymentView", "PaymentsService", "PayResult"]
+__all__ = ["CheckSchedule", "Outcome", "PaymentClosed", "PaymentView", "PaymentsService", "PayResult", "TOLD"]
+
+# Outcomes a money state change owes the user: each is an outbox message, told exactly once.
+TOLD = frozenset({"paid", "failed", "settling", "refunding", "refunded", "refund_pending", "gave_up"})
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,11 @@ class PaymentsService:
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), *, owner: str,
                  payme: PaymeClient | None = None, settlement_card_id: str | None = None) -> None:
         self._schedule = schedule or CheckSchedule()
+        self._args = (sessionmaker, paylov, cards, self._schedule, now)
+        self._kwargs = {"payme": payme, "settlement_card_id": settlement_card_id}
+        self.owner = owner
         self._ledger = Ledger(sessionmaker, owner=owner, lease=self._schedule.lease, now=now)
+        self.outbox = Outbox(sessionmaker, owner=owner, lease=self._schedule.lease, now=now)
         self._cards = cards
         self._payme = payme
         self._paylov_rail = PaylovRail(self._ledger, paylov, self._schedule, now)
@@ -52,8 +60,17 @@ class PaymentsService:
             rails[Rail.payme] = self._payme_rail
         self.runner = Runner(self._ledger, rails)
 
+    def as_hand(self, name: str) -> PaymentsService:
+        """The same service as another hand (a job in this process): its claims and messages are told apart from
+        the handlers', so neither takes over what the other is doing."""
+        return PaymentsService(*self._args, owner=f"{self.owner}/{name}"[:64], **self._kwargs)
+
     async def get(self, user_id: int, payment_id: int) -> PaymentView:
         return await self._ledger.owned(user_id, payment_id)
+
+    async def payment(self, payment_id: int) -> PaymentView:
+        """Any user's payment: for the jobs that tell users what became of theirs."""
+        return await self._ledger.get(payment_id)
 
     async def open(self, *, user_id: int, intent_key: str, service: Service, account: dict[str, str],
                    account_display: list[list[str]], amount: int, card_id: int) -> PaymentView:
@@ -88,8 +105,9 @@ class PaymentsService:
         """servicePayment/pay with the user's code. Only a Paylov payment has a code: a Payme card's token never
         goes to Paylov."""
         payment = await self._ledger.owned(user_id, payment_id)
-        if payment.rail != Rail.paylov:
-            return PayResult(outcome_of(payment), payment)
+        if payment.rail != Rail.paylov:  # a conversation left in a code step (a restart): a draft never charged
+            closed = await self._ledger.close(payment, "a code typed for a Payme payment", "cancelled_by_user")
+            return PayResult(outcome_of(closed or payment), closed or payment)
         try:
             if payment.state == PaymentState.draft:  # stopped before create: a code was never sent
                 return await self._paylov_rail.send_code(payment, phone)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -19,6 +21,21 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.storage.models import FsmRecord
 
 
+# What this update has read or written, per key: handlers and middlewares ask for the state and data several times
+# per update, and one read is enough. It lives for one update only: another replica may change the row between two.
+_seen: ContextVar[dict[str, tuple[str | None, dict]] | None] = ContextVar("fsm_seen", default=None)
+
+
+@contextmanager
+def one_update() -> Iterator[None]:
+    """Around one update's handling: reads of the same key are served from what this update already knows."""
+    token = _seen.set({})
+    try:
+        yield
+    finally:
+        _seen.reset(token)
+
+
 class SqlStorage(BaseStorage):
     def __init__(self, sessionmaker: async_sessionmaker, key_builder: KeyBuilder | None = None) -> None:
         self._sessions = sessionmaker
@@ -29,26 +46,35 @@ class SqlStorage(BaseStorage):
         await self._write(key, state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        record = await self._read(key)
-        return record.state if record else None
+        return (await self._read(key))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self._write(key, data=dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        record = await self._read(key)
-        return dict(record.data) if record and record.data else {}
+        return dict((await self._read(key))[1])
 
     async def close(self) -> None:
         """The engine belongs to the application, which disposes of it."""
 
-    async def _read(self, key: StorageKey) -> FsmRecord | None:
+    async def _read(self, key: StorageKey) -> tuple[str | None, dict]:
+        row_key = self._keys.build(key)
+        seen = _seen.get()
+        if seen is not None and row_key in seen:
+            return seen[row_key]
         async with self._sessions() as session:
-            return await session.get(FsmRecord, self._keys.build(key))
+            record = await session.get(FsmRecord, row_key)
+        found = (record.state, dict(record.data or {})) if record else (None, {})
+        if seen is not None:
+            seen[row_key] = found
+        return found
 
     async def _write(self, key: StorageKey, **values: Any) -> None:
         """Update-or-insert without dialect-specific upserts; one user's events are serialised by event isolation."""
         row_key = self._keys.build(key)
+        seen = _seen.get()
+        if seen is not None:
+            seen.pop(row_key, None)  # read again after a write: the row may have been removed
         async with self._sessions.begin() as session:
             result = await session.execute(update(FsmRecord).where(FsmRecord.key == row_key).values(**values))
             if result.rowcount == 0:

@@ -145,6 +145,29 @@ class PaymentEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class OutboxMessage(Base):
+    """What a money state change owes the user, written in the same transaction as the change; a sender delivers it
+    (the handler's process at once, the worker for anything left) and marks it sent. One row per payment and kind."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "kind", name="uq_outbox_payment_kind"),
+        Index("ix_outbox_state_lease", "state", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
+    payment_id: Mapped[int] = mapped_column(Integer, ForeignKey("payments.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # the outcome told: paid, failed, settling, refunding, ...
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, superseded, dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # also: not before (a retry)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Reconciliation(Base):
     """A day the scheduler has reconciled, so a restart neither skips nor repeats it."""
 
