@@ -238,7 +238,7 @@ class Ledger:
     async def pick(self, skip: Iterable[int] = ()) -> PaymentView | None:
         """One row the runner should settle, claimed (leased, state unchanged): a call in flight whose claim expired
         (its holder died), or a waiting row whose next check is due. On PostgreSQL rows locked by another replica's
-        pick are skipped; on SQLite the write transaction serialises picks. Either way the conditional update decides."""
+        pick are skipped; on SQLite the write transaction serialises picks. The conditional update decides anyway."""
         now = self._now()
         due = or_(*(and_(Payment.rail == rail.value, or_(
             Payment.state.in_([s.value for s in IN_FLIGHT[rail]]),
@@ -246,7 +246,8 @@ class Ledger:
                  or_(Payment.gave_up_at.is_(None), Payment.state == PaymentState.refunding.value),
                  or_(Payment.next_check_at.is_(None), Payment.next_check_at <= now)),
         )) for rail in Rail))
-        query = select(Payment.id, Payment.state).where(due, _lease_free(now)).order_by(Payment.next_check_at, Payment.id)
+        query = (select(Payment.id, Payment.state).where(due, _lease_free(now))
+                 .order_by(Payment.next_check_at, Payment.id))
         if skip := list(skip):
             query = query.where(Payment.id.not_in(skip))
         async with self._sessions.begin() as session:

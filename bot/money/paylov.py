@@ -51,11 +51,12 @@ class PaylovRail:
             created = await self._paylov.create_payment(payment.service_id, payment.account, payment.amount,
                                                         str(payment.user_id), payment.provider_card_id, phone)
         except ProviderRejected as error:
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail=f"create: {error.code}", error_code=error.code)
+            view = await self._ledger.move(payment, S.failed, f"create: {error.code}", tell="failed",
+                                           error_code=error.code)
             return PayResult("failed", with_message(view, error.message))
         except ProviderError as error:
             # create only reserves a transaction; without its id nothing can be charged: not charged, say so.
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail=f"create: {type(error).__name__}",
+            view = await self._ledger.move(payment, S.failed, f"create: {type(error).__name__}", tell="failed",
                                            error_code="provider_unavailable")
             return PayResult("failed", view)
         view = await self._ledger.move(
@@ -90,7 +91,7 @@ class PaylovRail:
         if error.code == "invalid_otp":
             failures = payment.otp_failures + 1
             if failures >= MAX_CODE_TRIES:
-                view = await self._ledger.move(payment, S.failed, tell="failed", detail="three wrong codes",
+                view = await self._ledger.move(payment, S.failed, "three wrong codes", tell="failed",
                                                error_code="too_many_attempts", otp_failures=failures)
                 return PayResult("failed", view)
             view = await self._ledger.move(payment, S.created, "wrong code", otp_failures=failures)
@@ -102,7 +103,7 @@ class PaylovRail:
         if not paylov_pay_not_charged(error.code):  # processing_error, already paid, a code we do not know: ask
             unknown = await self._ledger.move(payment, S.unknown, f"pay: {error.code}; asking status", keep=True)
             return await self.status(unknown)
-        view = await self._ledger.move(payment, S.failed, tell="failed", detail=error.code, error_code=error.code)
+        view = await self._ledger.move(payment, S.failed, error.code, tell="failed", error_code=error.code)
         return PayResult("failed", with_message(view, error.message))
 
     # ---- what the runner does with a claimed row -------------------------------------------------------------------
@@ -112,7 +113,7 @@ class PaylovRail:
         if payment.state == S.creating:
             # create only reserves a transaction and texts a code the user could not type into a finished step:
             # nothing can have been charged.
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail="create outcome not recorded; not charged",
+            view = await self._ledger.move(payment, S.failed, "create outcome not recorded; not charged", tell="failed",
                                            error_code="provider_unavailable")
             return PayResult("failed", view)
         if payment.state == S.paying:
@@ -133,11 +134,13 @@ class PaylovRail:
             logger.warning("status of payment %s unavailable: %s", payment.id, type(error).__name__)
             answer, paid_at = "unavailable", None
         if answer == "paid":
-            view = await self._ledger.move(payment, S.paid, tell="paid", detail="status: paid", paid_at=paid_at, status_checks=checks,
+            view = await self._ledger.move(payment, S.paid, "status: paid", tell="paid", paid_at=paid_at,
+                                           status_checks=checks,
                                            next_check_at=None)
             return PayResult("paid", view)
         if answer == "cancelled":
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail="status: cancelled", error_code="cancelled",
+            view = await self._ledger.move(payment, S.failed, "status: cancelled", tell="failed",
+                                           error_code="cancelled",
                                            status_checks=checks, next_check_at=None)
             return PayResult("failed", view)
         now = self._now()

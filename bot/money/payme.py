@@ -51,10 +51,11 @@ class PaymeRail:
             receipt = await self._payme.receipts_create(
                 sums_to_tiyin(claimed.amount), {RECEIPT_ACCOUNT_KEY: str(claimed.id)}, _description(claimed))
         except ProviderRejected as error:
-            view = await self._ledger.move(claimed, S.failed, tell="failed", detail=f"receipts.create: {error.code}", error_code=error.code)
+            view = await self._ledger.move(claimed, S.failed, f"receipts.create: {error.code}", tell="failed",
+                                           error_code=error.code)
             return PayResult("failed", with_message(view, error.message))
         except ProviderError as error:  # an unpaid receipt, if one was made, charges nothing: we never pay it
-            view = await self._ledger.move(claimed, S.failed, tell="failed", detail=f"receipts.create: {type(error).__name__}",
+            view = await self._ledger.move(claimed, S.failed, f"receipts.create: {type(error).__name__}", tell="failed",
                                            error_code="provider_unavailable")
             return PayResult("failed", view)
         payment = await self._ledger.note(claimed, f"receipt {receipt.id}; receipts.pay sent", receipt_id=receipt.id,
@@ -66,11 +67,13 @@ class PaymeRail:
                 unknown = await self._ledger.move(payment, S.unknown, f"receipts.pay: {error.code}", keep=True)
                 return await self._resolve_charge(unknown)
             await self._cancel_unpaid(receipt.id)
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail=f"receipts.pay: {error.code}", error_code=error.code)
+            view = await self._ledger.move(payment, S.failed, f"receipts.pay: {error.code}", tell="failed",
+                                           error_code=error.code)
             return PayResult("failed", with_message(view, error.message))
         except ProviderUnavailable as error:
             await self._cancel_unpaid(receipt.id)
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail=f"receipts.pay: {type(error).__name__}; not charged",
+            view = await self._ledger.move(payment, S.failed, f"receipts.pay: {type(error).__name__}; not charged",
+                                           tell="failed",
                                            error_code="provider_unavailable")
             return PayResult("failed", view)
         except ProviderOutcomeUnknown as error:
@@ -100,7 +103,8 @@ class PaymeRail:
         """A row claimed by the runner: its holder died mid-call, or its next check is due."""
         if payment.state == S.charging:
             if payment.receipt_id is None:  # receipts.pay is sent only after the receipt is recorded
-                view = await self._ledger.move(payment, S.failed, tell="failed", detail="receipts.create outcome not recorded; not charged",
+                view = await self._ledger.move(payment, S.failed,
+                                               "receipts.create outcome not recorded; not charged", tell="failed",
                                                error_code="provider_unavailable")
                 return PayResult("failed", view)
             payment = await self._ledger.move(payment, S.unknown, "receipts.pay outcome not recorded; asking Payme",
@@ -130,7 +134,7 @@ class PaymeRail:
             charged = await self._charged(payment, receipt.state, receipt.pay_time, "receipts.get: paid")
             return await self._settle(charged)
         if receipt.state == ReceiptState.CANCELLED:
-            view = await self._ledger.move(payment, S.failed, tell="failed", detail="receipts.get: cancelled; not charged",
+            view = await self._ledger.move(payment, S.failed, "receipts.get: cancelled; not charged", tell="failed",
                                            receipt_state=receipt.state, error_code="cancelled", next_check_at=None)
             return PayResult("failed", view)
         if receipt.state == ReceiptState.CREATED:
@@ -140,7 +144,8 @@ class PaymeRail:
             except ProviderError as error:
                 return await self._wait(payment, f"receipts.cancel: {getattr(error, 'code', type(error).__name__)}")
             if cancelled.state == ReceiptState.CANCELLED:
-                view = await self._ledger.move(payment, S.failed, tell="failed", detail="receipt unpaid; cancelled: not charged",
+                view = await self._ledger.move(payment, S.failed, "receipt unpaid; cancelled: not charged",
+                                               tell="failed",
                                                receipt_state=cancelled.state, error_code="not_charged",
                                                next_check_at=None)
                 return PayResult("failed", view)
@@ -192,7 +197,8 @@ class PaymeRail:
         except ProviderError as error:
             return await self._wait(payment, f"settlement status: {type(error).__name__}", outcome="settling")
         if status.status == "paid":
-            view = await self._ledger.move(payment, S.paid, tell="paid", detail="settlement status: paid", paid_at=status.payed_at,
+            view = await self._ledger.move(payment, S.paid, "settlement status: paid", tell="paid",
+                                           paid_at=status.payed_at,
                                            next_check_at=None)
             return PayResult("paid", view)
         if status.status == "cancelled":
@@ -206,7 +212,8 @@ class PaymeRail:
 
     async def _refund(self, payment: PaymentView, reason: str, message: str | None) -> PayResult:
         """The bill cannot be paid: cancel the paid receipt; Payme returns the money (21 -> 50)."""
-        refunding = await self._ledger.move(payment, S.refunding, tell="refunding", detail=f"settlement failed: {reason}", keep=True,
+        refunding = await self._ledger.move(payment, S.refunding, f"settlement failed: {reason}", tell="refunding",
+                                            keep=True,
                                             error_code=reason[:64], next_check_at=None, status_checks=0,
                                             refund_attempts=0)
         result = await self._send_cancel(refunding, told=True)
@@ -219,7 +226,8 @@ class PaymeRail:
         except ProviderError as error:
             return await self._wait(payment, f"receipts.check: {type(error).__name__}", outcome="unknown")
         if state == ReceiptState.CANCELLED:
-            view = await self._ledger.move(payment, S.refunded, tell="refunded", detail="receipt cancelled: refunded", receipt_state=state,
+            view = await self._ledger.move(payment, S.refunded, "receipt cancelled: refunded", tell="refunded",
+                                           receipt_state=state,
                                            next_check_at=None)
             return PayResult("refunded", view)
         if state == ReceiptState.PAID and payment.refund_attempts < self._schedule.refund_attempts:
@@ -240,7 +248,8 @@ class PaymeRail:
             except ProviderError as error:
                 logger.info("receipts.check after cancel of payment %s: %s", payment.id, type(error).__name__)
         if state == ReceiptState.CANCELLED:
-            view = await self._ledger.move(payment, S.refunded, tell="refunded", detail=detail, receipt_state=state, refund_attempts=attempts,
+            view = await self._ledger.move(payment, S.refunded, detail, tell="refunded", receipt_state=state,
+                                           refund_attempts=attempts,
                                            next_check_at=None)
             return PayResult("refunded", view)
         values = {"refund_attempts": attempts} | ({"receipt_state": state} if state is not None else {})
