@@ -27,6 +27,7 @@ from bot.domain.cards import CardError, parse_otp
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
+from bot.providers.errors import ProviderError
 from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import CatalogueService, ServiceForm
 from bot.services.payments import PaymentClosed, PaymentsService
@@ -34,7 +35,7 @@ from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import Pay
 from bot.texts.labels import label, shown
-from bot.texts.outcomes import rule_text
+from bot.texts.outcomes import provider_text, rule_text
 from bot.texts.receipts import summary
 from bot.webapp.server import WebAppServer
 
@@ -94,6 +95,9 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
         return
     except PaymentClosed:
         await callback.message.answer(_("This payment is closed."))
+        return
+    except ProviderError as error:  # the card could not be checked at Payme: nothing was charged; Confirm again
+        await callback.message.answer(provider_text(error), reply_markup=kb.confirm(flow["flow"]))
         return
     await state.update_data(payment_id=payment.id)
     with suppress(TelegramAPIError):  # the old Confirm button going away is cosmetic; the payment is not

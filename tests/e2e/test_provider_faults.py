@@ -245,11 +245,6 @@ async def test_payme_cards_check_error_in_my_cards_shows_the_list_as_last_known(
     assert [(e.status, e.fault) for e in payme.calls("cards.check")][-1] == (200, "error")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cards.check answering a JSON-RPC error other than -31400 (here -31002) when the payment is confirmed: "
-    "CardsService._check_payme re-raises the PaymeRejected, PaymentsService.open and handlers/checkout.confirm do "
-    "not catch it, so the catch-all error handler answers 'Sorry, something went wrong on our side' and logs a "
-    "traceback, instead of the provider's words"))
 async def test_payme_cards_check_error_before_paying_is_told_in_the_users_words(payme_app, telegram, payme):
     user = await payme_user(telegram, 1116)
     token = await payme_token(payme_app, 1116)
