@@ -125,3 +125,14 @@ async def pay_with_payme_card(user: FakeUser, *, account: str = "10000002", amou
     """A hot-water bill paid with the first (Payme) card: no SMS code per payment, straight to the receipt."""
     await hot_water_to_confirm(user, account=account, amount=amount)
     await user.wait_message("✅ Paid")
+
+
+async def save_as_home_and_open(user: FakeUser) -> None:
+    """Right after a receipt: save the account as "Home", then open it from My homes (English)."""
+    await user.press("🏠 Save this account")
+    await user.wait_message("How shall I call this account")
+    await user.press("Home")
+    await user.wait_message("Saved as “Home”")
+    await user.tap("🏠 My homes")
+    await user.wait_message("Your saved accounts")
+    await user.press("Home · Горячая вода и отопление")

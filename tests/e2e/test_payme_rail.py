@@ -280,14 +280,7 @@ async def test_my_homes_shows_the_fresh_debt_and_confirms_once_before_a_payme_ch
     user = await registered(telegram, 916)
     await add_payme_card(telegram, user)
     await scenarios.pay_with_payme_card(user, account="10000001", amount="1000")
-    await user.press("🏠 Save this account")
-    await user.wait_message("How shall I call this account")
-    await user.press("Home")
-    await user.wait_message("Saved as “Home”")
-    await user.tap("🏠 My homes")
-    await user.wait_message("Your saved accounts")
-
-    await user.press("Home · Горячая вода и отопление")
+    await scenarios.save_as_home_and_open(user)
     home = await user.wait_message("🏠 Home")
     assert "debt 48 200 sum" in home.text
     await user.press("Pay the debt: 48 200 sum")  # the second tap: the summary, nothing charged yet

@@ -130,13 +130,7 @@ async def test_a_code_sent_twice_pays_once(paylov_bot, telegram, paylov):
 
 async def saved_home(user) -> None:
     """The hot-water account 10000001 (debt 48 200) saved as "Home", and its card opened in My homes."""
-    await user.press("🏠 Save this account")
-    await user.wait_message("How shall I call this account")
-    await user.press("Home")
-    await user.wait_message("Saved as “Home”")
-    await user.tap("🏠 My homes")
-    await user.wait_message("Your saved accounts")
-    await user.press("Home · Горячая вода и отопление")
+    await scenarios.save_as_home_and_open(user)
     await user.wait_message("debt 48 200 sum")
 
 
