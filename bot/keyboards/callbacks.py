@@ -1,14 +1,23 @@
-"""CallbackData factories. They carry local ids only: clients can forge callback data."""
+"""CallbackData factories. They carry local ids only: clients can forge callback data, so every field is bounded:
+a value out of range is not parsed, and the press reaches the fallback ("this button is no longer active") instead of
+the database."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]  # our table ids are 32-bit
+Small = Annotated[int, Field(ge=0, le=9_999)]  # pages, list positions, option indexes, days
+Month = Annotated[int, Field(ge=0, le=999_912)]  # YYYYMM
+FlowId = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[0-9a-f]+$")]
 
 
 class LanguageCb(CallbackData, prefix="lang"):
-    code: str
+    code: Annotated[str, Field(max_length=8)]
 
 
 
@@ -25,7 +34,7 @@ class CardCb(CallbackData, prefix="card"):
     """`id` is our local card row id (0 when not about one card); ownership is re-checked on every press."""
 
     action: CardAction
-    id: int = 0
+    id: RowId = 0
 
 
 class AddCardAction(StrEnum):
@@ -57,9 +66,9 @@ class PayAction(StrEnum):
 class PayCb(CallbackData, prefix="pay"):
     """`flow` ties the button to one payment conversation: a button of a finished one is refused."""
 
-    flow: str
+    flow: FlowId
     action: PayAction
-    value: int = 0
+    value: RowId = 0
 
 
 class HistoryAction(StrEnum):
@@ -74,10 +83,10 @@ class HistoryCb(CallbackData, prefix="hist"):
     """Filters travel in the button itself: month as YYYYMM, service as a 1-based index (0 = all)."""
 
     action: HistoryAction
-    month: int
-    svc: int = 0
-    page: int = 0
-    idx: int = 0
+    month: Month
+    svc: Small = 0
+    page: Small = 0
+    idx: Small = 0
 
 
 class HomeAction(StrEnum):
@@ -99,11 +108,11 @@ class HomeCb(CallbackData, prefix="home"):
     """`id` is our home row id (or, for save/name, our payment row id); ownership is re-checked."""
 
     action: HomeAction
-    id: int = 0
-    day: int = 0
+    id: RowId = 0
+    day: Small = 0
 
 
 class ReceiptCb(CallbackData, prefix="rcpt"):
     """Payme texts the receipt of this payment (our row id; ownership is re-checked) to the user's phone."""
 
-    payment: int
+    payment: RowId
