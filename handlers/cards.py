@@ -13,7 +13,7 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
 from bot.chat.answers import alert, answer_now
-from bot.chat.answers import delete as delete_message
+from bot.chat.answers import delete_secret
 from bot.chat.answers import edit as edit_message
 from bot.chat.cards import begin_adding
 from bot.chat.checkout import resume_after_card
@@ -112,7 +112,7 @@ async def start_adding(
 
 
 async def number_typed(message: Message, state: FSMContext, cards: CardsService, bot: Bot) -> None:
-    await delete_message(message, bot)  # first of all: the text may hold a card number
+    await delete_secret(message, bot, _("the card number"))  # first of all: the text may hold a card number
     try:
         shown = cards.accept_number(message.from_user.id, message.text)
     except CardError as error:
@@ -190,7 +190,7 @@ async def _send_code(
 
 
 async def code_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot) -> None:
-    await delete_message(message, bot)  # the code is a secret too; keep the chat clean of it
+    await delete_secret(message, bot, _("the code"))  # the code is a secret too; keep the chat clean of it
     data = await state.get_data()
     user_id = message.from_user.id
     try:

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.chat.answers import alert, answer_now
 from bot.chat.answers import delete as delete_message
+from bot.chat.answers import delete_secret
 from bot.chat.answers import edit as edit_message
 from bot.chat.cards import begin_adding
 from bot.chat.checkout import ask_card, report
@@ -119,7 +120,7 @@ async def typed_code(message: Message, state: FSMContext, payments: PaymentsServ
     except CardError:
         await message.answer(_("The code has 6 digits. Please type it again."), reply_markup=kb.code(data["flow"]))
         return
-    await delete_message(message, bot)
+    await delete_secret(message, bot, _("the code"))
     waiting = await message.answer(_("Paying…"))
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
         result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)
