@@ -12,8 +12,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup
 	$(BIN)/python -m bot demo
 
+# The kill tests (tests/crash) mostly wait on the bot processes they start and kill: they run beside the rest of
+# the suite, each run with its own PostgreSQL and its own card-data audit (tests/zz_audit); either failing fails.
+CRASH_LOG := .crash-tests.log
 test: setup $(CHROMIUM)
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -p no:cacheprovider tests/crash tests/zz_audit > $(CRASH_LOG) 2>&1 & crash=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/crash; main=$$?; \
+	wait $$crash; crashed=$$?; \
+	echo; echo "---- tests/crash, run beside the rest ----"; cat $(CRASH_LOG); \
+	[ $$main -eq 0 ] && [ $$crashed -eq 0 ]
 
 setup: $(STAMP) locales
 
@@ -36,4 +43,4 @@ bench: setup
 	$(BIN)/python -m bench.flows 100
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache $(CRASH_LOG)
