@@ -18,7 +18,7 @@ from bot.sandbox.harness import BotProcess
 from bot.sandbox.scenarios import add_card, registered
 from bot.settings import Settings
 from tests.conftest import BOT_TOKEN
-from tests.e2e.ledger_rows import events_of, payments_of, states_of
+from tests.e2e.ledger_rows import payments_of, states_of
 
 QUIET_WORKER = dict(STATUS_CHECK_INTERVALS=[3600], STATUS_WORKER_TICK=3600)  # the tests drive every settlement
 ERROR_TEXT = "something went wrong"
