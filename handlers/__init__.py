@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    card_guard,
     cards,
     checkout,
     commands,
@@ -23,6 +24,7 @@ def build_routers() -> list[Router]:
     return [
         errors.create_router(),
         commands.create_router(),
+        card_guard.create_router(),  # a card number anywhere else is deleted before a step can echo it
         start.create_router(),
         menu.create_router(),
         cards.create_router(),

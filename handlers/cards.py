@@ -127,6 +127,13 @@ async def number_typed(message: Message, state: FSMContext, cards: CardsService,
     )
 
 
+async def photo_at_number(message: Message, bot: Bot) -> None:
+    """A picture of a card holds its number too: it goes, and the user is asked to type the number."""
+    await delete_secret(message, bot, _("the photo of the card"))
+    await message.answer(_("I deleted the photo: a picture of a card should not stay in a chat. Please type the "
+                           "16-digit number instead."), reply_markup=kb.cancel_adding())
+
+
 async def number_hint(message: Message, bot: Bot) -> None:
     await message.answer(_("Please send the card number as text, 16 digits."), reply_markup=kb.cancel_adding())
 
@@ -333,6 +340,7 @@ def create_router() -> Router:
     router.callback_query.register(stale_add_button, AddCardCb.filter())
 
     router.message.register(number_typed, AddCard.number, F.text)
+    router.message.register(photo_at_number, AddCard.number, F.photo | F.document)
     router.message.register(number_hint, AddCard.number)
     router.message.register(expiry_typed, AddCard.expiry, F.text)
     router.message.register(code_typed, AddCard.code, F.text)

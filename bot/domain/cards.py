@@ -46,6 +46,15 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+_CARD_LIKE = re.compile(r"(?<!\d)\d(?:[\s.\-]?\d){12,18}(?!\d)")
+
+
+def holds_card_number(text: str | None) -> bool:
+    """Whether a message holds what looks like a card number: 13 to 19 digits, with any separators, passing Luhn.
+    Such a message is deleted wherever it is sent, not only at the step that asks for a number."""
+    return any(luhn_ok(re.sub(r"\D", "", found)) for found in _CARD_LIKE.findall(text or ""))
+
+
 def validate_pan(text: str | None, *, allowed_extra: frozenset[str] = frozenset()) -> str:
     """The 16 digits of a UzCard or HUMO card. `allowed_extra` admits other numbers (the sandbox's test cards);
     it skips only the brand check, so a typo in one of them is still caught."""
