@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime.logs import RedactingFilter
-from bot.sandbox import paylov_catalogue as paylov_data
+from bot.sandbox.child import BOT_TOKEN, doubles_settings
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.payme import PaymeSandbox
@@ -24,7 +24,6 @@ from bot.sandbox.postgres import PostgresServer
 from bot.settings import Settings, load_settings
 from bot.storage.db import make_engine, upgrade
 
-BOT_TOKEN = "4242:TEST-token-for-the-telegram-double-only"
 
 
 class Audit:
@@ -161,23 +160,8 @@ async def payme(provider_clock: Clock) -> AsyncIterator[PaymeSandbox]:
 def make_settings(database_url: str, telegram: TelegramDouble, paylov: PaylovSandbox,
                   payme: PaymeSandbox) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
-        values: dict[str, object] = {
-            "BOT_TOKEN": BOT_TOKEN,
-            "TELEGRAM_API_URL": telegram.base_url,
-            "PROVIDERS": "live",
-            "PAYLOV_BASE_URL": paylov.base_url,
-            "PAYLOV_USERNAME": PaylovSandbox.USERNAME,
-            "PAYLOV_PASSWORD": PaylovSandbox.PASSWORD,
-            "PAYLOV_CONSUMER_KEY": PaylovSandbox.CONSUMER_KEY,
-            "PAYLOV_CONSUMER_SECRET": PaylovSandbox.CONSUMER_SECRET,
-            "DATABASE_URL": database_url,
-            "ALLOW_TEST_CARDS": True,
-            "PAYME_BASE_URL": payme.base_url,
-            "PAYME_MERCHANT_ID": payme.merchant_id,
-            "PAYME_KEY": payme.key,
-            "PAYLOV_SETTLEMENT_CARD_ID": paylov_data.SETTLEMENT_CARD_ID,
-            "WEBAPP_PORT": 0,
-        }
+        values = doubles_settings(telegram=telegram, paylov=paylov, payme=payme, database_url=database_url,
+                                  bot_token=BOT_TOKEN)
         values.update(overrides)
         return load_settings(**values)
 

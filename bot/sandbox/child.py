@@ -68,15 +68,10 @@ def _env_value(value: object) -> str:
     return str(value)
 
 
-def child_env(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: str,
-              payme: PaymeSandbox | None = None, bot_token: str = BOT_TOKEN, **extra: object) -> dict[str, str]:
-    """The child's environment: the test's doubles and database, then `extra` settings (None unsets one).
-
-    Every name of the settings contract is taken out of the inherited environment first, so a developer's shell
-    (a REDIS_URL, a CARD_VAULT) never leaks into the child; `.env` is kept out by the child's own working directory.
-    """
-    contract = {name.upper() for name in Settings.model_fields}  # pydantic-settings reads names in any case
-    env = {name: value for name, value in os.environ.items() if name.upper() not in contract}
+def doubles_settings(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: str,
+                     payme: PaymeSandbox | None = None, bot_token: str = BOT_TOKEN) -> dict[str, object]:
+    """The settings that point the bot at the test's doubles and database: for the bot in the test process
+    (`load_settings(**…)`) and for the bot as a child process (its environment)."""
     settings: dict[str, object] = {
         "BOT_TOKEN": bot_token,
         "TELEGRAM_API_URL": telegram.base_url,
@@ -90,10 +85,24 @@ def child_env(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: 
         "ALLOW_TEST_CARDS": True,
         "DATABASE_URL": database_url,
         "WEBAPP_PORT": 0,
-        "LOG_LEVEL": "INFO",
     }
     if payme is not None:
         settings.update(PAYME_BASE_URL=payme.base_url, PAYME_MERCHANT_ID=payme.merchant_id, PAYME_KEY=payme.key)
+    return settings
+
+
+def child_env(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: str,
+              payme: PaymeSandbox | None = None, bot_token: str = BOT_TOKEN, **extra: object) -> dict[str, str]:
+    """The child's environment: the test's doubles and database, then `extra` settings (None unsets one).
+
+    Every name of the settings contract is taken out of the inherited environment first, so a developer's shell
+    (a REDIS_URL, a CARD_VAULT) never leaks into the child; `.env` is kept out by the child's own working directory.
+    """
+    contract = {name.upper() for name in Settings.model_fields}  # pydantic-settings reads names in any case
+    env = {name: value for name, value in os.environ.items() if name.upper() not in contract}
+    settings: dict[str, object] = {**doubles_settings(telegram=telegram, paylov=paylov, payme=payme,
+                                                      database_url=database_url, bot_token=bot_token),
+                                    "LOG_LEVEL": "INFO"}
     settings.update(extra)
     unknown = sorted(set(settings) - set(Settings.model_fields))
     if unknown:
