@@ -40,6 +40,7 @@ from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService, CardView
+from bot.services.sealing import Sealer
 from bot.services.catalogue import CatalogueService
 from bot.services.history import TASHKENT, HistoryService
 from bot.services.homes import HomesService
@@ -123,7 +124,7 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
                                 key=settings.PAYME_KEY.get_secret_value())
         catalogue = CatalogueService(paylov, ttl=settings.CATALOGUE_TTL)
         cards = CardsService(
-            sessionmaker, paylov, payme=payme,
+            sessionmaker, paylov, payme=payme, sealer=Sealer(settings.BOT_TOKEN.get_secret_value()),
             allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset(),
         )
         yield Services(

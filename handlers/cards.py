@@ -111,20 +111,35 @@ async def start_adding(
     await begin_adding(callback, state, cards, callback_answer, settings, profile, webapp)
 
 
-async def number_typed(message: Message, state: FSMContext, cards: CardsService, bot: Bot) -> None:
-    await delete_secret(message, bot, _("the card number"))  # first of all: the text may hold a card number
+async def expiry_typed(message: Message, state: FSMContext, cards: CardsService, bot: Bot) -> None:
+    """First step: the expiry, sealed into the FSM data until the number comes (it is never kept as typed)."""
+    await delete_secret(message, bot, _("the expiry"))
     try:
-        shown = cards.accept_number(message.from_user.id, message.text)
+        sealed, shown = cards.accept_expiry(message.text)
+    except CardError as error:
+        await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
+                             reply_markup=kb.cancel_adding())
+        return
+    await state.update_data(expiry=sealed)
+    await state.set_state(AddCard.number)
+    await message.answer(
+        _("Expiry {expiry}. Now send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message "
+          "right away and pass the number straight to the bank.").format(expiry=shown),
+        reply_markup=kb.cancel_adding(),
+    )
+
+
+async def number_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot) -> None:
+    """The number goes to the bank in this very update: it waits nowhere, not even in memory."""
+    await delete_secret(message, bot, _("the card number"))  # first of all: the text holds a card number
+    try:
+        cards.check_number(message.text)
     except CardError as error:
         await message.answer(
             rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"), reply_markup=kb.cancel_adding()
         )
         return
-    await state.set_state(AddCard.expiry)
-    await message.answer(
-        _("Card {masked}. Now send its expiry as on the card: MM/YY, e.g. 03/29.").format(masked=shown),
-        reply_markup=kb.cancel_adding(),
-    )
+    await _send_code(message, state, cards, profile, bot, message.text)
 
 
 async def photo_at_number(message: Message, bot: Bot) -> None:
@@ -138,55 +153,37 @@ async def number_hint(message: Message, bot: Bot) -> None:
     await message.answer(_("Please send the card number as text, 16 digits."), reply_markup=kb.cancel_adding())
 
 
-async def expiry_typed(
-    message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings
-) -> None:
-    user_id = message.from_user.id
-    try:
-        cards.accept_expiry(user_id, message.text)
-    except CardError as error:
-        await message.answer(rule_text(error.code), reply_markup=kb.cancel_adding())
-        return
-    except CardFlowError as error:
-        await _back_to_number(message, state, rule_text(error.code, **error.params))
-        return
-    await _send_code(message, state, cards, profile, bot, settings)
-
-
 async def _send_code(
-    message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings
+    message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, number_text: str | None
 ) -> None:
+    sealed_expiry = (await state.get_data()).get("expiry")
     waiting = await message.answer(_("Checking the card with the bank…"))
     try:
         async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-            sent = await cards.send_code(profile.id, profile.phone)
+            sent = await cards.send_code(profile.id, profile.phone, number_text, sealed_expiry)
     except CardFlowError as error:
         if error.code == "duplicate":
             await waiting.edit_text(rule_text(error.code, **error.params))
             await _finish(message, state, cards, profile)
         elif error.code == "locked":
             await _leave(message, state, cards, profile, rule_text(error.code, **error.params))
-        else:
-            await _back_to_number(message, state, rule_text(error.code, **error.params))
+        else:  # the sealed expiry is too old: start again from it
+            await state.set_state(AddCard.expiry)
+            await waiting.edit_text(rule_text(error.code, **error.params), reply_markup=kb.cancel_adding())
         return
     except ProviderRejected as error:
-        if error.code in CARD_REFUSED:
-            cards.forget_number(profile.id)
-            await state.set_state(AddCard.number)
+        if error.code in CARD_REFUSED:  # this card cannot be added: another one starts from its expiry
+            await state.set_state(AddCard.expiry)
+            await state.update_data(expiry=None)
             await waiting.edit_text(
-                provider_text(error) + "\n" + _("Please send another card number."), reply_markup=kb.cancel_adding()
+                provider_text(error) + "\n" + _("To add another card, send its expiry (MM/YY), then its number."),
+                reply_markup=kb.cancel_adding(),
             )
         else:
-            await state.set_state(AddCard.expiry)
-            await waiting.edit_text(
-                provider_text(error) + "\n" + _("Send the expiry again to retry."), reply_markup=kb.cancel_adding()
-            )
+            await _number_again(waiting, state, provider_text(error))
         return
     except ProviderError as error:
-        await state.set_state(AddCard.expiry)
-        await waiting.edit_text(
-            provider_text(error) + "\n" + _("Send the expiry again to retry."), reply_markup=kb.cancel_adding()
-        )
+        await _number_again(waiting, state, provider_text(error))
         return
     await state.set_state(AddCard.code)
     await state.update_data(cid=sent.cid, sent_at=time.time())
@@ -194,6 +191,12 @@ async def _send_code(
         _("I sent a code by SMS to {phone}. Type the 6 digits here.").format(phone=html.quote(sent.phone)),
         reply_markup=kb.code_prompt(),
     )
+
+
+async def _number_again(waiting: Message, state: FSMContext, reason: str) -> None:
+    """The bank did not take the number this time; the expiry is kept, the number was never kept."""
+    await state.set_state(AddCard.number)
+    await waiting.edit_text(reason + "\n" + _("Send the card number again to retry."), reply_markup=kb.cancel_adding())
 
 
 async def code_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot) -> None:
@@ -215,7 +218,7 @@ async def code_typed(message: Message, state: FSMContext, cards: CardsService, p
     except ProviderRejected as error:
         if error.code == "otp_expired":
             await message.answer(
-                _("The code has expired. Tap “Send a new code” to get another one."), reply_markup=kb.code_prompt()
+                _("The code has expired. Tap “New code” and type the card number again."), reply_markup=kb.code_prompt()
             )
         elif error.code == "too_many_attempts":
             await _leave(message, state, cards, profile, rule_text("locked", minutes=15))
@@ -226,7 +229,7 @@ async def code_typed(message: Message, state: FSMContext, cards: CardsService, p
         await message.answer(provider_text(error), reply_markup=kb.code_prompt())
         return
     await state.set_state(AddCard.name)
-    await state.update_data(card_id=card.id, cid=None)
+    await state.update_data(card_id=card.id, cid=None, expiry=None)
     await message.answer(
         _("✅ Card {masked} is saved.").format(masked=card.masked)
         + "\n"
@@ -236,14 +239,22 @@ async def code_typed(message: Message, state: FSMContext, cards: CardsService, p
 
 
 async def resend_code(
-    callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot, settings: Settings, callback_answer: CallbackAnswer) -> None:
+    callback: CallbackQuery, state: FSMContext, settings: Settings, callback_answer: CallbackAnswer
+) -> None:
+    """A new code means a new createUserCard, which needs the number: it is asked again, as the button says."""
     data = await state.get_data()
     wait_left = int(data.get("sent_at", 0) + settings.CARD_CODE_RESEND_WAIT - time.time())
     if wait_left > 0:
         alert(callback_answer, _("You can ask for a new code in {seconds} s.").format(seconds=wait_left))
         return
     await answer_now(callback, callback_answer)
-    await _send_code(callback.message, state, cards, profile, bot, settings)
+    await state.set_state(AddCard.number)
+    await state.update_data(cid=None)
+    await callback.message.answer(
+        _("For your safety I don't keep card numbers. Send the card number again and I'll ask the bank for a new "
+          "code."),
+        reply_markup=kb.cancel_adding(),
+    )
 
 
 async def name_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile) -> None:
@@ -263,7 +274,6 @@ async def skip_name(callback: CallbackQuery, state: FSMContext, cards: CardsServ
 
 
 async def cancel_adding(callback: CallbackQuery, state: FSMContext, cards: CardsService, profile: Profile) -> None:
-    cards.forget_number(callback.from_user.id)
     await edit_message(callback, _("Adding the card is cancelled. Nothing was saved."), None)
     await _finish(callback.message, state, cards, profile)
 
@@ -294,14 +304,8 @@ async def stale_add_button(callback: CallbackQuery, callback_answer: CallbackAns
     alert(callback_answer, _("This button is no longer active."))
 
 
-async def _back_to_number(message: Message, state: FSMContext, text: str) -> None:
-    await state.set_state(AddCard.number)
-    await message.answer(text, reply_markup=kb.cancel_adding())
-
-
 async def _leave(message: Message, state: FSMContext, cards: CardsService, profile: Profile, text: str) -> None:
     """The card cannot be added now: say why, then back to where the user came from."""
-    cards.forget_number(profile.id)
     await message.answer(text, reply_markup=menu_kb.main_menu())
     if (await state.get_data()).get("resume_pay"):
         await _finish(message, state, cards, profile)
@@ -339,10 +343,10 @@ def create_router() -> Router:
     router.callback_query.register(skip_name, AddCardCb.filter(F.action == AddCardAction.skip_name), AddCard.name)
     router.callback_query.register(stale_add_button, AddCardCb.filter())
 
+    router.message.register(expiry_typed, AddCard.expiry, F.text)
     router.message.register(number_typed, AddCard.number, F.text)
     router.message.register(photo_at_number, AddCard.number, F.photo | F.document)
     router.message.register(number_hint, AddCard.number)
-    router.message.register(expiry_typed, AddCard.expiry, F.text)
     router.message.register(code_typed, AddCard.code, F.text)
     router.message.register(name_typed, AddCard.name, F.text)
     router.message.register(step_hint, AddCard())

@@ -10,15 +10,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
-from bot.services.cards import CardsService
 from bot.services.payments import PaymentsService
 from bot.services.users import Profile
 
 
 async def cancel(
-    message: Message, state: FSMContext, profile: Profile | None, cards: CardsService, payments: PaymentsService
+    message: Message, state: FSMContext, profile: Profile | None, payments: PaymentsService
 ) -> None:
-    cards.forget_number(message.from_user.id)
     await state.clear()  # a payment waiting for its code is closed on the way out (PaymentExitMiddleware)
     if not (profile and profile.registered):
         await ask_language(message, state)

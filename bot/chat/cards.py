@@ -45,9 +45,10 @@ async def begin_adding(
             reply_markup=kb.card_page(webapp.page_url(profile.language)),
         )
         return
-    await state.set_state(AddCard.number)
+    await state.set_state(AddCard.expiry)  # the number comes last, so it can go to the bank at once
     await callback.message.answer(
-        _("Send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message right away."),
+        _("First send the card's expiry as on the card: MM/YY, e.g. 03/29. Then I'll ask for the number. "
+          "I delete both messages right away."),
         reply_markup=kb.cancel_adding(),
     )
 

@@ -61,7 +61,7 @@ def card_page(url: str) -> InlineKeyboardMarkup:
 
 def code_prompt() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("🔁 Send a new code"), callback_data=AddCardCb(action=AddCardAction.resend))
+    builder.button(text=_("🔁 New code (type the number again)"), callback_data=AddCardCb(action=AddCardAction.resend))
     builder.button(text=_("✖ Cancel"), callback_data=AddCardCb(action=AddCardAction.cancel))
     builder.adjust(1)
     return builder.as_markup()

@@ -31,13 +31,18 @@ async def open_add_card(user: FakeUser) -> None:
     await user.press("➕ Add a card")
 
 
+async def to_number_step(user: FakeUser, expiry: str = "03/99") -> None:
+    """From the menu through the expiry (asked first) to the number step (English)."""
+    await open_add_card(user)
+    await user.wait_message("send the card's expiry")
+    await user.send(expiry)
+    await user.wait_message("Now send the 16-digit card number")
+
+
 async def add_card(user: FakeUser, number: str = "8600 0691 9540 6311", name: str | None = None) -> None:
     """From the menu to a card saved at Paylov by an SMS code typed in the chat (English)."""
-    await open_add_card(user)
-    await user.wait_message("16-digit card number")
+    await to_number_step(user)
     await user.send(number)
-    await user.wait_message("Now send its expiry")
-    await user.send("03/99")
     await user.wait_message("I sent a code by SMS")
     await user.send("666666")
     await user.wait_message("is saved")
@@ -109,6 +114,15 @@ async def open_card_page(user: FakeUser) -> str:
     await open_add_card(user)
     message = await user.wait_message("Payme's secure page")
     return message.button("💳 Open the card page").web_app
+
+
+async def open_card_page_in_any_language(user: FakeUser) -> str:
+    """CARD_VAULT=payme, whatever the user's language: 💳 (My cards), then ➕ (Add a card); the page's address."""
+    await user.tap(next(label for row in user.reply_keyboard for label in row if label.startswith("💳")))
+    await user.wait_for(lambda: any(label.startswith("➕") for label in user.last.labels))
+    await user.press(next(label for label in user.last.labels if label.startswith("➕")))
+    await user.wait_for(lambda: any(button.web_app for row in user.last.buttons for button in row))
+    return next(button.web_app for row in user.last.buttons for button in row if button.web_app)
 
 
 async def add_payme_card(telegram, user: FakeUser, bot_token: str, number: str = "8600069195406311") -> None:

@@ -19,7 +19,7 @@ from bot.domain import cards as rules
 from bot.providers.errors import ProviderError, ProviderRejected
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
-from bot.services.card_numbers import PendingCards
+from bot.services.sealing import Sealer
 from bot.storage.models import Card, CardAddLock
 
 MAX_CODE_FAILURES = 3
@@ -80,14 +80,14 @@ class CardsService:
         paylov: PaylovClient,
         *,
         payme: PaymeClient | None = None,
-        pending: PendingCards | None = None,
+        sealer: Sealer,
         allowed_test_numbers: frozenset[str] = frozenset(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessionmaker
         self._paylov = paylov
         self._payme = payme
-        self._pending = pending or PendingCards()
+        self._sealer = sealer
         self._allowed = allowed_test_numbers
         self._now = now
 
@@ -157,29 +157,23 @@ class CardsService:
             lock = await session.get(CardAddLock, user_id)
             self._raise_if_locked(lock)
 
-    def accept_number(self, user_id: int, text: str) -> str:
-        """Validate the typed number and hold it in memory; returns the masked form to show."""
-        number = rules.validate_pan(text, allowed_extra=self._allowed)
-        self._pending.put_number(user_id, number)
-        return f"{number[:4]} {number[4:6]}** **** {number[-4:]}"
+    def check_number(self, text: str | None) -> None:
+        """Raises CardError for a number that cannot be a card (before the bank is asked)."""
+        rules.validate_pan(text, allowed_extra=self._allowed)
 
-    def forget_number(self, user_id: int) -> None:
-        self._pending.drop(user_id)
-
-    def accept_expiry(self, user_id: int, text: str) -> str:
-        """Validate the typed expiry; returns it as MM/YY to show."""
+    def accept_expiry(self, text: str) -> tuple[str, str]:
+        """Validate the typed expiry: (sealed, to keep in the FSM data until the number comes; MM/YY to show)."""
         expiry = rules.parse_expiry(text, self._now().date())
-        if self._pending.get(user_id) is None:
-            raise CardFlowError("number_forgotten")
-        self._pending.put_expiry(user_id, expiry.yymm)
-        return f"{expiry.month:02d}/{expiry.year % 100:02d}"
+        return self._sealer.seal(expiry.yymm), f"{expiry.month:02d}/{expiry.year % 100:02d}"
 
-    async def send_code(self, user_id: int, phone: str | None) -> CodeSent:
-        """createUserCard: Paylov sends the SMS itself. Also how a new code is asked for."""
-        typed = self._pending.get(user_id)
-        if typed is None or typed.expire_yymm is None:
-            raise CardFlowError("number_forgotten")
-        number, expire_yymm = typed.number, typed.expire_yymm
+    async def send_code(self, user_id: int, phone: str | None, number_text: str | None,
+                        sealed_expiry: str | None) -> CodeSent:
+        """createUserCard with the number straight from the message that brought it: Paylov sends the SMS itself.
+        A new code is asked the same way, so it needs the number again: it is kept nowhere."""
+        number = rules.validate_pan(number_text, allowed_extra=self._allowed)
+        expire_yymm = self._sealer.open(sealed_expiry)
+        if expire_yymm is None:
+            raise CardFlowError("expiry_forgotten")
         await self.ensure_unlocked(user_id)
         masked = rules.mask_pan(number)
         async with self._sessions() as session:
@@ -187,7 +181,6 @@ class CardsService:
                 select(Card).where(Card.user_id == user_id, Card.masked_number == masked, Card.expire == expire_yymm)
             )
         if duplicate is not None:
-            self._pending.drop(user_id)
             raise CardFlowError("duplicate", name=duplicate.name)
         sent = await self._paylov.create_user_card(str(user_id), number, expire_yymm, phone)
         return CodeSent(cid=sent.cid, phone=sent.otp_sent_phone)
@@ -204,7 +197,6 @@ class CardsService:
             if exc.code == "too_many_attempts":
                 await self._lock(user_id)
             raise
-        self._pending.drop(user_id)
         return await self._save(user_id, card)
 
     async def add_payme_card(self, user_id: int, token: str) -> CardView:
@@ -280,7 +272,6 @@ class CardsService:
             if lock.failures >= MAX_CODE_FAILURES:
                 lock.failures = 0
                 lock.locked_until = self._now() + LOCK_FOR
-                self._pending.drop(user_id)
                 locked = True
             else:
                 locked = False
@@ -295,7 +286,6 @@ class CardsService:
             session.add(lock)
             lock.failures = 0
             lock.locked_until = self._now() + LOCK_FOR
-        self._pending.drop(user_id)
 
     def _raise_if_locked(self, lock: CardAddLock | None) -> None:
         if lock is None or lock.locked_until is None:

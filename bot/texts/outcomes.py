@@ -25,7 +25,8 @@ RULES = {
     "duplicate": __("This card is already saved as “{name}”."),
     "locked": __("Too many wrong codes. Adding cards is locked for {minutes} min. Please try later."),
     "wrong_code": __("Wrong code. Tries left: {left}."),
-    "number_forgotten": __("For your safety I don't keep card numbers. Please send the card number again."),
+    "expiry_forgotten": __("It has been a while since you sent the expiry. Please send the card's expiry again "
+                           "(MM/YY), then its number."),
     "card_not_found": __("This card is not available."),
     "bad_name": __("A name is 1 to {max} characters. Please send another one."),
     # Payme cards (bot.services.cards, the card page)

@@ -3,7 +3,7 @@ search), at an account step, at the expiry step; a photo at the number step is d
 
 from __future__ import annotations
 
-from bot.sandbox.scenarios import add_card, open_add_card, registered
+from bot.sandbox.scenarios import add_card, open_add_card, registered, to_number_step
 
 NUMBER = "8600 4954 7331 6478"
 DIGITS = NUMBER.replace(" ", "")
@@ -35,12 +35,10 @@ async def test_at_an_account_step_it_is_deleted_and_the_step_goes_on(app, telegr
     await user.wait_message("Type the amount")
 
 
-async def test_at_the_expiry_step_a_second_number_is_deleted(app, telegram):
+async def test_at_the_expiry_step_a_number_is_deleted(app, telegram):
     user = await registered(telegram, 1503)
     await open_add_card(user)
-    await user.wait_message("16-digit card number")
-    await user.send("8600 0691 9540 6311")
-    await user.wait_message("Now send its expiry")
+    await user.wait_message("send the card's expiry")
     again = await user.send(NUMBER)
     await user.wait_message("looked like a card number")
     assert user.message(again.message_id).deleted and not echoed(user)
@@ -48,8 +46,7 @@ async def test_at_the_expiry_step_a_second_number_is_deleted(app, telegram):
 
 async def test_a_photo_at_the_number_step_is_deleted_with_a_hint(app, telegram):
     user = await registered(telegram, 1504)
-    await open_add_card(user)
-    await user.wait_message("16-digit card number")
+    await to_number_step(user)
     photo = await user.send_photo()
     await user.wait_message("I deleted the photo")
     assert user.message(photo.message_id).deleted

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.sandbox.harness import BotProcess
-from bot.sandbox.scenarios import add_card, labels, registered
+from bot.sandbox.scenarios import add_card, labels, open_add_card, registered, to_number_step
 from bot.storage.models import Card
 
 GOOD = "8600 0691 9540 6311"
@@ -20,24 +20,14 @@ async def saved_cards(app, user_id: int) -> list[Card]:
         return list(await session.scalars(select(Card).where(Card.user_id == user_id).order_by(Card.id)))
 
 
-async def to_number_step(user):
-    await user.tap("💳 My cards")
-    await user.wait_for(lambda: "➕ Add a card" in user.last.labels)
-    await user.press("➕ Add a card")
-    await user.wait_message("16-digit card number")
-
-
 async def test_happy_path_saves_what_the_provider_returned(app, telegram, paylov):
     user = await registered(telegram, 701, phone="+998901110011")
     await to_number_step(user)
 
     number_message = await user.send(GOOD)
-    await user.wait_message("Card 8600 06** **** 6311. Now send its expiry")
+    prompt = await user.wait_message("I sent a code by SMS to")
     assert any(call.params.get("message_id") == number_message.message_id for call in telegram.calls_of("deleteMessage"))
     assert next(m for m in user.messages if m.message_id == number_message.message_id).deleted
-
-    await user.send("03/99")
-    prompt = await user.wait_message("I sent a code by SMS to")
     assert "0011" in prompt.text and "+998901110011" not in prompt.text
     [create] = paylov.calls("userCard/createUserCard/")
     assert create.body == {
@@ -62,18 +52,16 @@ async def test_happy_path_saves_what_the_provider_returned(app, telegram, paylov
 @pytest.mark.parametrize(
     "number, says, then",
     [
-        ("3333 3364 1580 4657", "has expired", "send another card number"),
-        ("4444 4459 8745 9073", "is blocked", "send another card number"),
-        ("8600 0609 2109 0842", "SMS notifications are not connected", "send another card number"),
-        ("8600 1434 1777 0323", "The provider says: Неизвестная системная ошибка", "Send the expiry again"),
+        ("3333 3364 1580 4657", "has expired", "To add another card, send its expiry"),
+        ("4444 4459 8745 9073", "is blocked", "To add another card, send its expiry"),
+        ("8600 0609 2109 0842", "SMS notifications are not connected", "To add another card, send its expiry"),
+        ("8600 1434 1777 0323", "The provider says: Неизвестная системная ошибка", "Send the card number again"),
     ],
 )
 async def test_seed_test_cards_refused_with_a_plain_message(app, telegram, paylov, number, says, then):
     user = await registered(telegram, 702)
     await to_number_step(user)
     await user.send(number)
-    await user.wait_message("Now send its expiry")
-    await user.send("03/99")
     message = await user.wait_message(says)
     assert then in message.text
     assert await saved_cards(app, 702) == []
@@ -84,8 +72,6 @@ async def test_slow_card_shows_waiting_and_does_not_freeze_others(app, telegram,
     other = await registered(telegram, 704)
     await to_number_step(slow)
     await slow.send("8600 1343 0184 9596")
-    await slow.wait_message("Now send its expiry")
-    await slow.send("03/99")
     await slow.wait_message("Checking the card with the bank")
     await slow.wait_for(lambda: "typing" in slow.chat_actions)
 
@@ -99,7 +85,13 @@ async def test_slow_card_shows_waiting_and_does_not_freeze_others(app, telegram,
 
 async def test_rules_checked_before_any_provider_call(app, telegram, paylov):
     user = await registered(telegram, 705)
-    await to_number_step(user)
+    await open_add_card(user)
+    await user.wait_message("send the card's expiry")
+    for typed, says in [("13/30", "no such month"), ("01/20", "already expired"), ("soon", "month and year")]:
+        await user.send(typed)
+        await user.wait_message(says)
+    await user.send("03 99")
+    await user.wait_message("Now send the 16-digit card number")
     for typed, says in [
         ("8600 0691 9540 631", "16 digits"),
         ("8600 0691 9540 6312", "check digit"),
@@ -109,21 +101,14 @@ async def test_rules_checked_before_any_provider_call(app, telegram, paylov):
         await user.send(typed)
         await user.wait_message(says)
     await user.send(GOOD)
-    await user.wait_message("Now send its expiry")
-    for typed, says in [("13/30", "no such month"), ("01/20", "already expired"), ("soon", "month and year")]:
-        await user.send(typed)
-        await user.wait_message(says)
-    await user.send("03 99")
     await user.wait_message("I sent a code")
     assert len(paylov.calls("userCard/createUserCard/")) == 1
 
 
 async def test_wrong_codes_lock_adding_and_the_lock_survives_a_restart(app, telegram, paylov):
     user = await registered(telegram, 706)
-    await to_number_step(user)
+    await to_number_step(user, expiry="0399")
     await user.send(GOOD)
-    await user.wait_message("Now send its expiry")
-    await user.send("0399")
     await user.wait_message("I sent a code")
 
     await user.send("271828")
@@ -148,11 +133,9 @@ async def test_expired_code_and_a_new_one(make_settings, telegram, paylov, provi
         user = await registered(telegram, 707)
         await to_number_step(user)
         await user.send(GOOD)
-        await user.wait_message("Now send its expiry")
-        await user.send("03/99")
         await user.wait_message("I sent a code")
 
-        await user.press("🔁 Send a new code")
+        await user.press("🔁 New code (type the number again)")
         await user.wait_for(lambda: any("new code in" in alert for alert in user.alerts))
 
         provider_clock.advance(600)  # the SMS code is long dead at the provider
@@ -160,7 +143,9 @@ async def test_expired_code_and_a_new_one(make_settings, telegram, paylov, provi
         await user.wait_message("The code has expired")
 
         process.services.settings.CARD_CODE_RESEND_WAIT = 0
-        await user.press("🔁 Send a new code")
+        await user.press("🔁 New code (type the number again)")
+        await user.wait_message("Send the card number again")
+        await user.send(GOOD)
         await user.wait_message("I sent a code")
         assert len(paylov.calls("userCard/createUserCard/")) == 2
         await user.send("666666")
@@ -175,8 +160,6 @@ async def test_duplicate_card_is_not_saved_twice(app, telegram, paylov):
     await add_card(user, GOOD, name="Main")
     await to_number_step(user)
     await user.send(GOOD)
-    await user.wait_message("Now send its expiry")
-    await user.send("03/99")
     await user.wait_message("already saved as “Main”")
     assert len(paylov.calls("userCard/createUserCard/")) == 1
     assert len(await saved_cards(app, 708)) == 1
@@ -229,12 +212,13 @@ async def test_another_users_forged_callback_is_refused(app, telegram, paylov):
 async def test_cancel_mid_flow_leaves_nothing(app, telegram, paylov):
     user = await registered(telegram, 712)
     await to_number_step(user)
-    await user.send(GOOD)
-    await user.wait_message("Now send its expiry")
     await user.send("/cancel")
     await user.wait_message("Cancelled")
     await user.send("03/99")
     await user.wait_message("Nothing found for")
+    number = await user.send(GOOD)  # after /cancel a number is no longer taken: deleted, never sent to the bank
+    await user.wait_message("looked like a card number")
+    assert user.message(number.message_id).deleted
     assert paylov.calls("userCard/createUserCard/") == []
     assert await saved_cards(app, 712) == []
 
@@ -245,14 +229,15 @@ async def test_cancel_mid_flow_leaves_nothing(app, telegram, paylov):
 
 async def test_unexpected_input_keeps_each_adding_step(app, telegram, paylov):
     user = await registered(telegram, 713)
-    await to_number_step(user)
-    await user.send_sticker()
-    await user.wait_message("card number as text")
-    await user.send(GOOD)
-    await user.wait_message("Now send its expiry")
+    await open_add_card(user)
+    await user.wait_message("send the card's expiry")
     await user.send_photo()
     await user.wait_message("expiry as text")
     await user.send("03/99")
+    await user.wait_message("Now send the 16-digit card number")
+    await user.send_sticker()
+    await user.wait_message("card number as text")
+    await user.send(GOOD)
     await user.wait_message("I sent a code")
     await user.send_sticker()
     await user.wait_message("6-digit code")
@@ -274,11 +259,9 @@ async def test_provider_timeout_keeps_the_step_and_saves_nothing(make_settings, 
         user = await registered(telegram, 714)
         await to_number_step(user)
         await user.send("8600 1343 0184 9596")  # answers only after slow_delay
-        await user.wait_message("Now send its expiry")
-        await user.send("03/99")
         await user.wait_message("slow to answer")
         assert await saved_cards(process, 714) == []
-        await user.send("03/99")  # the step is kept: the expiry again retries
+        await user.send("8600 1343 0184 9596")  # the step is kept (the expiry too): the number again retries
         await user.wait_message("Checking the card")
     finally:
         await process.stop()
