@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.payments import min_lease
@@ -41,6 +42,22 @@ class Settings(DatabaseSettings):
     PAYLOV_SETTLEMENT_CARD_ID: str | None = Field(
         default=None, description="the merchant's own Paylov card that settles bills charged through Payme receipts"
     )
+
+    # PaySys cash2card payouts (seed 004): the gateway endpoint, our service id and key, and the operator who is the
+    # sender of every payout. Required with PROVIDERS=live only when payouts are on (`payouts_enabled`).
+    PAYSYS_BASE_URL: str | None = Field(default=None, description="the gateway endpoint, https://paysys.uz/gateway")
+    PAYSYS_SERVICE_ID: str | None = None
+    PAYSYS_SECRET_KEY: SecretStr | None = None
+    PAYSYS_SENDER_LAST_NAME: str | None = None
+    PAYSYS_SENDER_FIRST_NAME: str | None = None
+    PAYSYS_SENDER_MIDDLE_NAME: str = Field(default="", description="empty when the operator has none")
+    PAYSYS_DOC_THRESHOLD: int = Field(
+        default=18_750_000, gt=0,
+        description="sums from which a payout needs the recipient's passport data: 50 base calculation values "
+                    "(375 000 sum since 2024-08-01); the value changes by decree")
+    CASHBACK_PERCENT: Decimal = Field(default=Decimal(0), ge=0, le=100,
+                                      description="percent of a paid bill sent back to the payer's card")
+    OPERATOR_REFUNDS: bool = Field(default=False, description="operators may refund a payment to a card by payout")
 
     CARD_VAULT: Literal["paylov", "payme"] = Field(default="paylov", description="where new cards are saved")
     WEBAPP_URL: str | None = Field(default=None, description="public HTTPS address of the bot's web server")
@@ -81,7 +98,22 @@ class Settings(DatabaseSettings):
                 for name in ("PAYME_BASE_URL", "PAYME_MERCHANT_ID", "PAYME_KEY", "PAYLOV_SETTLEMENT_CARD_ID"):
                     if not getattr(self, name):
                         raise ValueError(f"{name} is required when CARD_VAULT=payme")
+            if self.payouts_enabled:
+                for name in ("PAYSYS_BASE_URL", "PAYSYS_SERVICE_ID", "PAYSYS_SECRET_KEY", "PAYSYS_SENDER_LAST_NAME",
+                             "PAYSYS_SENDER_FIRST_NAME"):
+                    if not getattr(self, name):
+                        raise ValueError(f"{name} is required when payouts are on "
+                                         f"(CASHBACK_PERCENT > 0 or OPERATOR_REFUNDS)")
         return self
+
+    @field_validator("CASHBACK_PERCENT", mode="before")
+    @classmethod
+    def _no_float_percent(cls, value: object) -> object:
+        """A float would carry binary noise into money sums: a string ("1.5", as the environment gives), an int or
+        a Decimal only."""
+        if isinstance(value, float):
+            raise ValueError("give a decimal string such as \"1.5\", not a float")
+        return value
 
     @model_validator(mode="after")
     def _card_page_needs_https(self) -> Settings:
@@ -103,6 +135,15 @@ class Settings(DatabaseSettings):
     @property
     def payme_configured(self) -> bool:
         return bool(self.PAYME_BASE_URL and self.PAYME_MERCHANT_ID and self.PAYME_KEY)
+
+    @property
+    def paysys_configured(self) -> bool:
+        return bool(self.PAYSYS_BASE_URL and self.PAYSYS_SERVICE_ID and self.PAYSYS_SECRET_KEY)
+
+    @property
+    def payouts_enabled(self) -> bool:
+        """Money goes out through PaySys: cashback on paid bills, or refunds operators make."""
+        return self.CASHBACK_PERCENT > 0 or self.OPERATOR_REFUNDS
 
 
 S = TypeVar("S", bound=DatabaseSettings)

@@ -29,11 +29,17 @@ class PaymentState(StrEnum):
     settling = "settling"  # Paylov's create/pay for the bill with the settlement card; transaction/status decides
     refunding = "refunding"  # the bill could not be paid: receipts.cancel was sent (state 21)
     refunded = "refunded"  # the receipt is cancelled (state 50): the money went back to the card
+    preparing = "preparing"  # cash2card.prepare_remittance is in flight (PaySys payout rail)
+    prepared = "prepared"  # PaySys holds the payout (status 0); nothing is sent until we confirm
+    confirming = "confirming"  # confirm_remittance is in flight; check_remittance decides a lost answer
+    cancelling = "cancelling"  # cash2card.cancel of a prepared payout is in flight
+    reversed = "reversed"  # a completed payout came back (status 3): the money is ours again
 
 
 class Rail(StrEnum):
     paylov = "paylov"
     payme = "payme"
+    paysys = "paysys"  # a payout from our deposit to a card (cashback, operator refunds); `paid` = completed
 
 
 _S = PaymentState
@@ -67,19 +73,40 @@ PAYME_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     _S.failed: frozenset(),
     _S.refunded: frozenset(),
 }
+# PaySys: draft -> preparing -> prepared -> confirming -> paid, where
+# preparing -> unknown: prepare's answer was lost; check_remittance by our id decides (a payout found there is
+#   cancelled, never confirmed: the user never saw what it would send).
+# prepared -> cancelling -> failed: the user cancelled, or did not confirm in time.
+# confirming -> unknown -> paid | failed: no clear answer, or status 0; check_remittance decides.
+# paid -> reversed: status 3 after completion (re-checked for a window).
+# Never a second payout for one row: a row has one partner_transaction_id for life.
+PAYSYS_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
+    _S.draft: frozenset({_S.preparing, _S.failed}),
+    _S.preparing: frozenset({_S.prepared, _S.failed, _S.unknown}),
+    _S.prepared: frozenset({_S.confirming, _S.cancelling}),
+    _S.confirming: frozenset({_S.paid, _S.failed, _S.unknown}),
+    _S.cancelling: frozenset({_S.failed, _S.unknown}),
+    _S.unknown: frozenset({_S.paid, _S.failed, _S.cancelling}),
+    _S.paid: frozenset({_S.reversed}),
+    _S.failed: frozenset(),
+    _S.reversed: frozenset(),
+}
 TRANSITIONS: dict[Rail, dict[PaymentState, frozenset[PaymentState]]] = {
     Rail.paylov: PAYLOV_TRANSITIONS,
     Rail.payme: PAYME_TRANSITIONS,
+    Rail.paysys: PAYSYS_TRANSITIONS,
 }
 # A provider call of this rail is in flight in these states: the row belongs to its claim until the lease ends.
 IN_FLIGHT: dict[Rail, frozenset[PaymentState]] = {
     Rail.paylov: frozenset({_S.creating, _S.paying}),
     Rail.payme: frozenset({_S.charging, _S.settling}),
+    Rail.paysys: frozenset({_S.preparing, _S.confirming, _S.cancelling}),
 }
 # Waiting on the provider: the runner asks on the schedule.
 WAITING: dict[Rail, frozenset[PaymentState]] = {
     Rail.paylov: frozenset({_S.unknown}),
     Rail.payme: frozenset({_S.unknown, _S.charged, _S.settling, _S.refunding}),
+    Rail.paysys: frozenset({_S.unknown}),
 }
 
 

@@ -40,6 +40,7 @@ from bot.sandbox import paylov_catalogue
 from bot.sandbox.faults import Hold
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.payme import PaymeSandbox
+from bot.sandbox.paysys import PaysysSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.settings import Settings
 from bot.storage.models import Payment, PaymentEvent
@@ -68,8 +69,12 @@ def _env_value(value: object) -> str:
     return str(value)
 
 
+SENDER = {"PAYSYS_SENDER_LAST_NAME": "TESTOV", "PAYSYS_SENDER_FIRST_NAME": "TEST", "PAYSYS_SENDER_MIDDLE_NAME": ""}
+
+
 def doubles_settings(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: str,
-                     payme: PaymeSandbox | None = None, bot_token: str = BOT_TOKEN) -> dict[str, object]:
+                     payme: PaymeSandbox | None = None, paysys: PaysysSandbox | None = None,
+                     bot_token: str = BOT_TOKEN) -> dict[str, object]:
     """The settings that point the bot at the test's doubles and database: for the bot in the test process
     (`load_settings(**…)`) and for the bot as a child process (its environment)."""
     settings: dict[str, object] = {
@@ -88,11 +93,15 @@ def doubles_settings(*, telegram: TelegramDouble, paylov: PaylovSandbox, databas
     }
     if payme is not None:
         settings.update(PAYME_BASE_URL=payme.base_url, PAYME_MERCHANT_ID=payme.merchant_id, PAYME_KEY=payme.key)
+    if paysys is not None:
+        settings.update(PAYSYS_BASE_URL=paysys.base_url, PAYSYS_SERVICE_ID=paysys.service_id,
+                        PAYSYS_SECRET_KEY=paysys.secret_key, PAYSYS_DOC_THRESHOLD=paysys.doc_threshold, **SENDER)
     return settings
 
 
 def child_env(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: str,
-              payme: PaymeSandbox | None = None, bot_token: str = BOT_TOKEN, **extra: object) -> dict[str, str]:
+              payme: PaymeSandbox | None = None, paysys: PaysysSandbox | None = None, bot_token: str = BOT_TOKEN,
+              **extra: object) -> dict[str, str]:
     """The child's environment: the test's doubles and database, then `extra` settings (None unsets one).
 
     Every name of the settings contract is taken out of the inherited environment first, so a developer's shell
@@ -100,7 +109,7 @@ def child_env(*, telegram: TelegramDouble, paylov: PaylovSandbox, database_url: 
     """
     contract = {name.upper() for name in Settings.model_fields}  # pydantic-settings reads names in any case
     env = {name: value for name, value in os.environ.items() if name.upper() not in contract}
-    settings: dict[str, object] = {**doubles_settings(telegram=telegram, paylov=paylov, payme=payme,
+    settings: dict[str, object] = {**doubles_settings(telegram=telegram, paylov=paylov, payme=payme, paysys=paysys,
                                                       database_url=database_url, bot_token=bot_token),
                                     "LOG_LEVEL": "INFO"}
     settings.update(extra)

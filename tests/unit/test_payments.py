@@ -46,6 +46,15 @@ ALLOWED = {
         (S.settling, S.charged),  # Paylov's pay never arrived: the bill may be paid again
         (S.refunding, S.refunded),
     },
+    Rail.paysys: {
+        (S.draft, S.preparing), (S.draft, S.failed),
+        (S.preparing, S.prepared), (S.preparing, S.failed), (S.preparing, S.unknown),
+        (S.prepared, S.confirming), (S.prepared, S.cancelling),
+        (S.confirming, S.paid), (S.confirming, S.failed), (S.confirming, S.unknown),
+        (S.cancelling, S.failed), (S.cancelling, S.unknown),
+        (S.unknown, S.paid), (S.unknown, S.failed), (S.unknown, S.cancelling),  # check_remittance decides
+        (S.paid, S.reversed),  # status 3 after completion
+    },
 }
 
 
