@@ -9,7 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -38,7 +38,9 @@ from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
+from bot.providers.paysys import PaysysClient
 from bot.services.accounts import AccountsService
+from bot.services.card_sessions import CardSessions
 from bot.services.cards import CardsService, CardView
 from bot.services.sealing import Sealer
 from bot.services.catalogue import CatalogueService
@@ -55,6 +57,9 @@ from handlers import build_routers
 logger = logging.getLogger(__name__)
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+# The operator named as the sender of sandbox payouts when PAYSYS_SENDER_* are not set.
+SANDBOX_SENDER = ("SANDBOXOV", "OPERATOR")
 
 # Seed 001's test cards outside the UzCard/HUMO ranges (expired, blocked): accepted only when testing.
 SEED_TEST_CARDS = frozenset({"3333336415804657", "4444445987459073"})
@@ -79,6 +84,7 @@ class Services:
     history: HistoryService
     homes: HomesService
     sandboxes: dict[str, object] = field(default_factory=dict)
+    paysys: PaysysClient | None = None  # payouts (cashback, operator refunds); None when PaySys is not configured
 
     def workflow_data(self) -> dict[str, object]:
         return {
@@ -93,6 +99,7 @@ class Services:
             "homes": self.homes,
             "payme": self.payme,
             "paylov": self.paylov,
+            "paysys": self.paysys,
             "sessionmaker": self.sessionmaker,
         }
 
@@ -122,6 +129,10 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
         if settings.payme_configured:
             payme = PaymeClient(http, base_url=settings.PAYME_BASE_URL, merchant_id=settings.PAYME_MERCHANT_ID,
                                 key=settings.PAYME_KEY.get_secret_value())
+        paysys = None
+        if settings.paysys_configured:
+            paysys = PaysysClient(http, base_url=settings.PAYSYS_BASE_URL, service_id=settings.PAYSYS_SERVICE_ID,
+                                  secret_key=settings.PAYSYS_SECRET_KEY.get_secret_value())
         catalogue = CatalogueService(paylov, ttl=settings.CATALOGUE_TTL)
         cards = CardsService(
             sessionmaker, paylov, payme=payme, sealer=Sealer(settings.BOT_TOKEN.get_secret_value()),
@@ -147,6 +158,7 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
             history=HistoryService(sessionmaker, paylov, catalogue),
             homes=HomesService(sessionmaker, today=today or _tashkent_today),
             sandboxes=sandboxes,
+            paysys=paysys,
         )
 
 
@@ -154,6 +166,7 @@ async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], sta
     from bot.sandbox.paylov import PaylovSandbox
     from bot.sandbox.paylov_catalogue import seed_outside_payments
     from bot.sandbox.payme import PaymeSandbox
+    from bot.sandbox.paysys import PaysysSandbox
 
     paylov = PaylovSandbox()
     url = await paylov.start()
@@ -167,8 +180,18 @@ async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], sta
     stack.push_async_callback(payme.stop)
     sandboxes["payme"] = payme
     logger.info("sandbox Payme emulator at %s", payme_url)
+    paysys = PaysysSandbox(doc_threshold=settings.PAYSYS_DOC_THRESHOLD)
+    paysys_url = await paysys.start()
+    stack.push_async_callback(paysys.stop)
+    sandboxes["paysys"] = paysys
+    logger.info("sandbox PaySys emulator at %s", paysys_url)
     return settings.model_copy(
         update={
+            "PAYSYS_BASE_URL": paysys_url,
+            "PAYSYS_SERVICE_ID": paysys.service_id,
+            "PAYSYS_SECRET_KEY": SecretStr(paysys.secret_key),
+            "PAYSYS_SENDER_LAST_NAME": settings.PAYSYS_SENDER_LAST_NAME or SANDBOX_SENDER[0],
+            "PAYSYS_SENDER_FIRST_NAME": settings.PAYSYS_SENDER_FIRST_NAME or SANDBOX_SENDER[1],
             "PAYME_BASE_URL": payme_url,
             "PAYME_MERCHANT_ID": payme.merchant_id,
             "PAYME_KEY": SecretStr(payme.key),
@@ -240,13 +263,15 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
 
 
 async def _start_webapp(bot: Bot, dispatcher: Dispatcher, settings: Settings, cards: CardsService,
-                        users: UserService, i18n: I18n) -> None:
-    """Startup hook: the card page's server lives as long as polling does and tells the chat of each saved card."""
+                        users: UserService, i18n: I18n, sessionmaker: async_sessionmaker) -> None:
+    """Startup hook: the card page's server lives as long as polling does and tells the chat of each saved card.
+    A post holds its page's binding session as long as a payment call's claim may last."""
 
     async def on_card_added(user_id: int, card: CardView) -> None:
         await card_added(bot, dispatcher, i18n, users, cards, user_id, card)
 
-    server = WebAppServer(settings, cards, users, i18n, on_card_added)
+    sessions = CardSessions(sessionmaker, cards, lease=timedelta(seconds=settings.PAYING_STALE_AFTER))
+    server = WebAppServer(settings, users, i18n, on_card_added, sessions)
     await server.start()
     dispatcher["webapp"] = server
 

@@ -115,7 +115,7 @@ async def expiry_typed(message: Message, state: FSMContext, cards: CardsService,
     """First step: the expiry, sealed into the FSM data until the number comes (it is never kept as typed)."""
     await delete_secret(message, bot, _("the expiry"))
     try:
-        sealed, shown = cards.accept_expiry(message.text)
+        sealed = cards.accept_expiry(message.text)
     except CardError as error:
         await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
                              reply_markup=kb.cancel_adding())
@@ -123,8 +123,8 @@ async def expiry_typed(message: Message, state: FSMContext, cards: CardsService,
     await state.update_data(expiry=sealed)
     await state.set_state(AddCard.number)
     await message.answer(
-        _("Expiry {expiry}. Now send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message "
-          "right away and pass the number straight to the bank.").format(expiry=shown),
+        _("Got the expiry. Now send the 16-digit card number (UzCard 8600… or HUMO 9860…). I delete your message "
+          "right away and pass the number straight to the bank."),
         reply_markup=kb.cancel_adding(),
     )
 

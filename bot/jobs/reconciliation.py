@@ -19,6 +19,7 @@ from bot.jobs.periodic import Periodic
 from bot.money.reconcile import Report, reconcile
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
+from bot.providers.paysys import PaysysClient
 from bot.services.history import TASHKENT
 from bot.storage.models import Reconciliation
 
@@ -30,9 +31,11 @@ MESSAGE_LIMIT = 4096  # Telegram's text limit, in characters
 class ReconcileWorker(Periodic):
     name = "reconciler"
 
-    def __init__(self, bot: Bot, *, payme: PaymeClient, paylov: PaylovClient, sessionmaker: async_sessionmaker,
-                 chat_id: int, hour: int, tick: float, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, bot: Bot, *, payme: PaymeClient | None, paylov: PaylovClient, sessionmaker: async_sessionmaker,
+                 chat_id: int, hour: int, tick: float, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 paysys: PaysysClient | None = None) -> None:
         self._bot, self._payme, self._paylov, self._sessions = bot, payme, paylov, sessionmaker
+        self._paysys = paysys
         super().__init__(tick=tick)
         self._chat_id, self._hour, self._now = chat_id, hour, now
 
@@ -48,7 +51,8 @@ class ReconcileWorker(Periodic):
         async with self._sessions() as session:
             if await session.get(Reconciliation, day.isoformat()) is not None:
                 return None
-        report = await reconcile(day, payme=self._payme, paylov=self._paylov, sessionmaker=self._sessions)
+        report = await reconcile(day, payme=self._payme, paylov=self._paylov, paysys=self._paysys,
+                                 sessionmaker=self._sessions)
         for part in split_message(report.text()):
             await self._bot.send_message(self._chat_id, part, parse_mode=None)  # plain text: ids may hold < or &
         await self._record(day, report)
@@ -83,14 +87,16 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 async def start_reconciler(bot: Bot, dispatcher, settings, payme: PaymeClient | None = None,
                            paylov: PaylovClient | None = None, sessionmaker: async_sessionmaker | None = None,
-                           now: Callable[[], datetime] | None = None) -> None:
-    """Startup hook (arguments from workflow data). Off without OPERATOR_CHAT_ID or Payme: nothing to report."""
-    if settings.OPERATOR_CHAT_ID is None or payme is None:
-        logger.info("daily reconciliation off: %s", "no OPERATOR_CHAT_ID" if payme else "Payme not configured")
+                           now: Callable[[], datetime] | None = None, paysys: PaysysClient | None = None) -> None:
+    """Startup hook (arguments from workflow data). Off without OPERATOR_CHAT_ID, or with neither Payme nor
+    PaySys: nothing to report."""
+    if settings.OPERATOR_CHAT_ID is None or (payme is None and paysys is None):
+        logger.info("daily reconciliation off: %s", "no OPERATOR_CHAT_ID" if settings.OPERATOR_CHAT_ID is None
+                    else "neither Payme nor PaySys is configured")
         return
     if paylov is None or sessionmaker is None:
         raise RuntimeError("start_reconciler needs `paylov` and `sessionmaker` in the Dispatcher's workflow data")
-    worker = ReconcileWorker(bot, payme=payme, paylov=paylov, sessionmaker=sessionmaker,
+    worker = ReconcileWorker(bot, payme=payme, paylov=paylov, paysys=paysys, sessionmaker=sessionmaker,
                              chat_id=settings.OPERATOR_CHAT_ID, hour=settings.RECONCILE_HOUR,
                              tick=settings.RECONCILE_TICK, **({"now": now} if now else {}))
     dispatcher["reconcile_worker"] = worker

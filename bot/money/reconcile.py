@@ -1,6 +1,7 @@
-"""Daily reconciliation of the Payme rail, for the operator: every charge (a paid Payme receipt) must have paid its
+"""Daily reconciliation, for the operator. The Payme rail: every charge (a paid Payme receipt) must have paid its
 bill (a paid Paylov settlement transaction) for the same amount, every paid bill must have a charge behind it, and
-refunds under way are listed until they finish. Money is lost silently exactly where these disagree.
+refunds under way are listed until they finish. The PaySys payout rail: bot.money.reconcile_paysys. Money is lost
+silently exactly where these disagree; each rail is compared when its provider is configured.
 
 Plain async code over the provider clients and the ledger, so `python -m bot reconcile` (`bot.runtime.reconcile`)
 and the daily worker (`bot.jobs.reconciliation`) share it. It only reads: no provider state changes, no ledger row
@@ -17,10 +18,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.money import format_sums, sums_to_tiyin
 from bot.domain.payments import PaymentState
+from bot.money.mismatch import Mismatch, tiyin_as_sums
 from bot.money.payme import RECEIPT_ACCOUNT_KEY
+from bot.money.reconcile_paysys import KINDS as PAYOUT_KINDS
+from bot.money.reconcile_paysys import reconcile_payouts
 from bot.providers.errors import ProviderRejected
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import GET_ALL_MAX, PaymeClient, Receipt, ReceiptState
+from bot.providers.paysys import PaysysClient
 from bot.services.history import TASHKENT
 from bot.storage.models import Payment
 
@@ -28,7 +33,7 @@ CHARGED_NOT_SETTLED = "charged_not_settled"  # the card was charged, the bill no
 SETTLED_NOT_CHARGED = "settled_not_charged"  # the bill was paid from the settlement card with no charge behind it
 AMOUNT_DIFFERS = "amount_differs"
 REFUND_PENDING = "refund_pending"  # a cancel is queued at Payme (21) or our ledger waits for one
-KINDS = (CHARGED_NOT_SETTLED, SETTLED_NOT_CHARGED, AMOUNT_DIFFERS, REFUND_PENDING)
+KINDS = (CHARGED_NOT_SETTLED, SETTLED_NOT_CHARGED, AMOUNT_DIFFERS, REFUND_PENDING, *PAYOUT_KINDS)
 
 _DAY_MS = 86_400_000
 _Orphan = tuple[Receipt, int | None, str]  # a receipt no ledger row accounts for, the payment it names, why
@@ -36,26 +41,16 @@ _IN_CHUNK = 500  # ids per IN (...) clause: well under SQLite's and PostgreSQL's
 
 
 @dataclass(frozen=True)
-class Mismatch:
-    kind: str
-    payment_id: int | None
-    receipt_id: str | None
-    transaction_id: str | None
-    detail: str
-
-    def line(self) -> str:
-        ids = [f"payment {self.payment_id if self.payment_id is not None else '—'}",
-               f"receipt {self.receipt_id or '—'}", f"transaction {self.transaction_id or '—'}"]
-        return f"{self.kind}: {', '.join(ids)}: {self.detail}"
-
-
-@dataclass(frozen=True)
 class Report:
+    """None where the rail's provider is not configured (not compared)."""
+
     day: date
     mismatches: tuple[Mismatch, ...]
-    receipts: int  # Payme receipts created that day
-    transactions: int  # paid Paylov transactions of that day (both rails, and other apps')
-    ledger_rows: int  # our Payme-rail rows compared
+    receipts: int | None = None  # Payme receipts created that day
+    transactions: int | None = None  # paid Paylov transactions of that day (both rails, and other apps')
+    ledger_rows: int | None = None  # our Payme-rail rows compared
+    payouts: int | None = None  # PaySys payouts in that day's statement
+    payout_rows: int | None = None  # our PaySys-rail rows compared
 
     @property
     def clean(self) -> bool:
@@ -63,15 +58,35 @@ class Report:
 
     def text(self) -> str:
         count = len(self.mismatches)
-        header = (f"Reconciliation {self.day.isoformat()} (Tashkent): {self.receipts} Payme receipts, "
-                  f"{self.transactions} Paylov transactions, {self.ledger_rows} ledger rows, "
+        parts = [f"{value} {name}" for value, name in (
+            (self.receipts, "Payme receipts"), (self.transactions, "Paylov transactions"),
+            (self.ledger_rows, "ledger rows"), (self.payouts, "PaySys payouts"), (self.payout_rows, "payout rows"),
+        ) if value is not None]
+        header = (f"Reconciliation {self.day.isoformat()} (Tashkent): {', '.join(parts + [''])}"
                   f"{count} mismatch{'' if count == 1 else 'es'}")
         return "\n".join([header, *(m.line() for m in self.mismatches)] if self.mismatches else [header, "clean"])
 
 
-async def reconcile(day: date, *, payme: PaymeClient, paylov: PaylovClient,
-                    sessionmaker: async_sessionmaker) -> Report:
-    """Compare one Tashkent day. A provider that does not answer raises its ProviderError: the caller decides."""
+async def reconcile(day: date, *, payme: PaymeClient | None, paylov: PaylovClient, sessionmaker: async_sessionmaker,
+                    paysys: PaysysClient | None = None) -> Report:
+    """Compare one Tashkent day on each configured rail. A provider that does not answer raises its ProviderError:
+    the caller decides."""
+    counts: dict[str, int] = {}
+    found: list[Mismatch] = []
+    if payme is not None:
+        payme_found, counts["receipts"], counts["transactions"], counts["ledger_rows"] = await _payme_rail(
+            day, payme, paylov, sessionmaker)
+        found += payme_found
+    if paysys is not None:
+        payout_found, counts["payouts"], counts["payout_rows"] = await reconcile_payouts(
+            day, paysys=paysys, sessionmaker=sessionmaker)
+        found += payout_found
+    found.sort(key=lambda m: (KINDS.index(m.kind), m.payment_id or 0, m.receipt_id or "", m.transaction_id or ""))
+    return Report(day, tuple(found), **counts)
+
+
+async def _payme_rail(day: date, payme: PaymeClient, paylov: PaylovClient,
+                      sessionmaker: async_sessionmaker) -> tuple[list[Mismatch], int, int, int]:
     receipts = await day_receipts(payme, day)
     transactions = await paylov.transactions(begin=day, end=day)
     paid = {tx.id: tx.amount for tx in transactions}
@@ -88,8 +103,7 @@ async def reconcile(day: date, *, payme: PaymeClient, paylov: PaylovClient,
     for receipt, payment_id, why in orphans:
         found += _orphan(receipt, payment_id, why)
 
-    found.sort(key=lambda m: (KINDS.index(m.kind), m.payment_id or 0, m.receipt_id or ""))
-    return Report(day, tuple(found), len(receipts), len(transactions), len(rows))
+    return found, len(receipts), len(transactions), len(rows)
 
 
 async def day_receipts(payme: PaymeClient, day: date) -> list[Receipt]:
@@ -162,7 +176,7 @@ async def _compare(payme: PaymeClient, payment: Payment, receipt: Receipt | None
     if receipt is not None and receipt.state == ReceiptState.PAID and settled is None:
         why = "no settlement transaction" if not payment.transaction_id else "its settlement is not paid at Paylov"
         found.append(Mismatch(CHARGED_NOT_SETTLED, *ids,
-                              f"receipt paid {_tiyin(receipt.amount)} sums; {why} (ledger: {payment.state})"))
+                              f"receipt paid {tiyin_as_sums(receipt.amount)} sums; {why} (ledger: {payment.state})"))
     if settled is not None:
         charge = receipt
         if charge is None and payment.receipt_id:  # the charge fell on another day (just before midnight)
@@ -173,7 +187,7 @@ async def _compare(payme: PaymeClient, payment: Payment, receipt: Receipt | None
             found.append(Mismatch(SETTLED_NOT_CHARGED, *ids, detail))
     differs = []
     if receipt is not None and receipt.amount != sums_to_tiyin(payment.amount):
-        differs.append(f"receipt {_tiyin(receipt.amount)}")
+        differs.append(f"receipt {tiyin_as_sums(receipt.amount)}")
     if settled is not None and settled != payment.amount:
         differs.append(f"Paylov {format_sums(settled)}")
     if differs:
@@ -181,7 +195,7 @@ async def _compare(payme: PaymeClient, payment: Payment, receipt: Receipt | None
                               f"ledger {format_sums(payment.amount)} sums; {', '.join(differs)} sums"))
     queued = receipt is not None and receipt.state == ReceiptState.CANCEL_QUEUED
     if queued or payment.state == PaymentState.refunding.value:
-        shown = f"receipt {_tiyin(receipt.amount)} sums in state {receipt.state}" if receipt else "no receipt that day"
+        shown = f"receipt {tiyin_as_sums(receipt.amount)} sums in state {receipt.state}" if receipt else "no receipt that day"
         found.append(Mismatch(REFUND_PENDING, *ids, f"{shown}; ledger: {payment.state}"))
     return found
 
@@ -190,10 +204,10 @@ def _orphan(receipt: Receipt, payment_id: int | None, why: str) -> list[Mismatch
     """A receipt no ledger row accounts for: only money that moved (or is moving back) matters."""
     if receipt.state == ReceiptState.PAID:
         return [Mismatch(CHARGED_NOT_SETTLED, payment_id, receipt.id, None,
-                         f"receipt paid {_tiyin(receipt.amount)} sums; {why}")]
+                         f"receipt paid {tiyin_as_sums(receipt.amount)} sums; {why}")]
     if receipt.state == ReceiptState.CANCEL_QUEUED:
         return [Mismatch(REFUND_PENDING, payment_id, receipt.id, None,
-                         f"receipt {_tiyin(receipt.amount)} sums in state 21; {why}")]
+                         f"receipt {tiyin_as_sums(receipt.amount)} sums in state 21; {why}")]
     return []
 
 
@@ -224,10 +238,3 @@ def _named_payment(receipt: Receipt) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def _tiyin(amount: int) -> str:
-    """Tiyin as sums, the fraction only when there is one: 700000 -> '7 000', 700050 -> '7 000.50'."""
-    whole, part = divmod(amount, 100)
-    return format_sums(whole) + (f".{part:02d}" if part else "")
-

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain import cards as rules
@@ -161,10 +162,11 @@ class CardsService:
         """Raises CardError for a number that cannot be a card (before the bank is asked)."""
         rules.validate_pan(text, allowed_extra=self._allowed)
 
-    def accept_expiry(self, text: str) -> tuple[str, str]:
-        """Validate the typed expiry: (sealed, to keep in the FSM data until the number comes; MM/YY to show)."""
+    def accept_expiry(self, text: str) -> str:
+        """Validate the typed expiry; returns it sealed, to keep in the FSM data until the number comes. It is not
+        shown back: an expiry typed for a card not yet bound stays out of the chat too."""
         expiry = rules.parse_expiry(text, self._now().date())
-        return self._sealer.seal(expiry.yymm), f"{expiry.month:02d}/{expiry.year % 100:02d}"
+        return self._sealer.seal(expiry.yymm)
 
     async def send_code(self, user_id: int, phone: str | None, number_text: str | None,
                         sealed_expiry: str | None) -> CodeSent:
@@ -201,7 +203,9 @@ class CardsService:
 
     async def add_payme_card(self, user_id: int, token: str) -> CardView:
         """A token the card page bound at Payme (the number never came here): saved once cards.check shows it
-        verified. A card the user already has is not saved twice, and the new token is released at Payme."""
+        verified. The same token again is the card it saved (never "duplicate", never removed at Payme); a token
+        saved for another user is refused and left alone. A card the user already has under another token is not
+        saved twice, and that new token, saved for nobody, is released at Payme."""
         if self._payme is None:
             raise CardFlowError("payme_unavailable")
         await self.ensure_unlocked(user_id)
@@ -218,7 +222,7 @@ class CardsService:
             return await self._store(user_id, vault="payme", provider_card_id=checked.token,
                                      masked=checked.number, expire=expire, owner=None, vendor=None, bank_id=None)
         except CardFlowError as exc:
-            if exc.code == "duplicate":
+            if exc.code == "duplicate":  # _store found the token saved for nobody, this user included
                 try:
                     await self._payme.cards_remove(checked.token)
                 except ProviderError:
@@ -234,33 +238,49 @@ class CardsService:
 
     async def _store(self, user_id: int, *, vault: str, provider_card_id: str, masked: str, expire: str,
                      owner: str | None, vendor: str | None, bank_id: str | None) -> CardView:
-        async with self._sessions.begin() as session:
-            lock = await session.get(CardAddLock, user_id)
-            if lock is not None:
-                lock.failures = 0
-            existing = await session.scalar(
-                select(Card).where(Card.user_id == user_id, Card.masked_number == masked, Card.expire == expire,
-                                   Card.active)
-            )
-            if existing is not None:
-                raise CardFlowError("duplicate", name=existing.name)
-            has_default = await session.scalar(select(Card.id).where(Card.user_id == user_id, Card.is_default))
-            row = Card(
-                user_id=user_id,
-                vault=vault,
-                provider_card_id=provider_card_id,
-                masked_number=masked,
-                expire=expire,
-                owner=owner,
-                vendor=vendor,
-                bank_id=bank_id,
-                name=_default_name(vendor, masked),
-                is_default=has_default is None,
-                active=True,
-            )
-            session.add(row)
-            await session.flush()
-            return _view(row)
+        try:
+            async with self._sessions.begin() as session:
+                lock = await session.get(CardAddLock, user_id)
+                if lock is not None:
+                    lock.failures = 0
+                if vault == "payme":
+                    holder = await session.scalar(
+                        select(Card).where(Card.vault == "payme", Card.provider_card_id == provider_card_id))
+                    if holder is not None:
+                        return _token_holder(holder, user_id)
+                existing = await session.scalar(
+                    select(Card).where(Card.user_id == user_id, Card.masked_number == masked, Card.expire == expire,
+                                       Card.active)
+                )
+                if existing is not None:
+                    raise CardFlowError("duplicate", name=existing.name)
+                has_default = await session.scalar(select(Card.id).where(Card.user_id == user_id, Card.is_default))
+                row = Card(
+                    user_id=user_id,
+                    vault=vault,
+                    provider_card_id=provider_card_id,
+                    masked_number=masked,
+                    expire=expire,
+                    owner=owner,
+                    vendor=vendor,
+                    bank_id=bank_id,
+                    name=_default_name(vendor, masked),
+                    is_default=has_default is None,
+                    active=True,
+                )
+                session.add(row)
+                await session.flush()
+                return _view(row)
+        except IntegrityError as conflict:
+            if vault != "payme":
+                raise
+            # The same token saved by a concurrent hand meanwhile (the unique index): whose is it?
+            async with self._sessions() as session:
+                holder = await session.scalar(
+                    select(Card).where(Card.vault == "payme", Card.provider_card_id == provider_card_id))
+            if holder is None:
+                raise conflict from None
+            return _token_holder(holder, user_id)
 
     async def _count_failure(self, user_id: int) -> None:
         async with self._sessions.begin() as session:
@@ -348,6 +368,13 @@ async def _owned(session, user_id: int, card_id: int) -> Card:
     if card is None or card.user_id != user_id:
         raise CardNotFound()
     return card
+
+
+def _token_holder(holder: Card, user_id: int) -> CardView:
+    """A Payme token already saved: this user's card again, or another user's, which is refused (not removed)."""
+    if holder.user_id != user_id:
+        raise CardFlowError("token_taken")
+    return _view(holder)
 
 
 def _view(card: Card) -> CardView:

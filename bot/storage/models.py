@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,7 +58,12 @@ class Card(Base):
     """A card in a provider's vault. Only what the provider returns: its id, the masked number, its expiry."""
 
     __tablename__ = "cards"
-    __table_args__ = (UniqueConstraint("user_id", "vault", "provider_card_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "vault", "provider_card_id"),
+        # A Payme token belongs to one user: never saved for a second one, whatever reached the card page.
+        Index("uq_cards_payme_token", "provider_card_id", unique=True,
+              sqlite_where=text("vault = 'payme'"), postgresql_where=text("vault = 'payme'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
@@ -84,6 +90,30 @@ class CardAddLock(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CardPageSession(Base):
+    """One opening of the card page, made by the chat for one user: the page may hand the bot one card token
+    through it, within 15 minutes. The page's address carries a random secret; the row is keyed by its SHA-256,
+    so the table alone opens nothing. `state`: open, claimed (a post is saving its token until `lease_until`),
+    done (the first answer kept in `status` and `answer`, given again to a repeat of the same token). The token
+    itself is not kept here, only its SHA-256 (`token_hash`), to tell a repeat from another token."""
+
+    __tablename__ = "card_page_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the secret in the address
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(8), default="open")
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[int | None] = mapped_column(Integer)  # the HTTP status of the first answer
+    answer: Mapped[dict | None] = mapped_column(JSON)  # {"code", "params", "card"}: words are chosen per request
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+OPEN_CASHBACK = "rail = 'paysys' AND service_id = 'cashback' AND state NOT IN ('paid', 'failed', 'reversed')"
+OPEN_REFUND = "refund_of IS NOT NULL AND state NOT IN ('failed', 'reversed')"
+
+
 class Payment(Base):
     """Our ledger. The row exists before the first provider call; `intent_key` makes a double tap one payment.
 
@@ -94,6 +124,13 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "intent_key", name="uq_payments_user_intent"),
         Index("ix_payments_state_next_check", "state", "next_check_at"),
+        Index("uq_payments_partner_id", "partner_id", unique=True),
+        # One open cashback payout per user: two taps or two replicas can never hold (or send) it twice.
+        Index("uq_payments_open_cashback", "user_id", unique=True,
+              sqlite_where=text(OPEN_CASHBACK), postgresql_where=text(OPEN_CASHBACK)),
+        # One refund of a bill at a time, and none after one completed (a failed or reversed one allows another).
+        Index("uq_payments_open_refund", "refund_of", unique=True,
+              sqlite_where=text(OPEN_REFUND), postgresql_where=text(OPEN_REFUND)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -115,6 +152,18 @@ class Payment(Base):
     receipt_state: Mapped[int | None] = mapped_column(Integer)  # the last state Payme told us
     charged_at: Mapped[str | None] = mapped_column(String(32))  # when Payme charged the card (Tashkent time)
     transaction_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # "paysys": our partner_transaction_id (bot.domain.payouts), PaySys's only key for the payout; its own
+    # transaction_id goes in `transaction_id`, the masked recipient card in `card_masked`.
+    partner_id: Mapped[int | None] = mapped_column(BigInteger)
+    # "paysys" payouts: what PaySys answered to prepare (stored as returned, never computed), the call last sent
+    # ("prepare", "confirm", "cancel": what an unclear answer was an answer to), when it completed (the reversal
+    # re-check window starts there), and for an operator refund the paid bill it refunds (which stays `paid`).
+    recipient_name: Mapped[str | None] = mapped_column(String(128))
+    payout_total: Mapped[int | None] = mapped_column(BigInteger)  # tiyin debited from our deposit
+    payout_commission: Mapped[str | None] = mapped_column(String(16))  # the percent, as PaySys wrote it
+    payout_step: Mapped[str | None] = mapped_column(String(8))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_of: Mapped[int | None] = mapped_column(Integer, ForeignKey("payments.id"))
     otp_phone: Mapped[str | None] = mapped_column(String(32))
     otp_failures: Mapped[int] = mapped_column(Integer, default=0)
     payment_ref: Mapped[str | None] = mapped_column(String(64))
@@ -130,6 +179,32 @@ class Payment(Base):
     refund_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CashbackEntry(Base):
+    """The cashback ledger: every credit, hold, release, debit and reversal is a row; a user's balance is the sum of
+    theirs, never a number edited in place. Amounts are tiyin, signed (a hold and a debit are negative). One row per
+    payment and kind, so nothing is credited, held or given back twice; each is written in the transaction of the
+    payment's state change that causes it.
+
+    credit    a bill paid (payment_id: the bill)
+    hold      a cashback payout opened (payment_id: the payout), released or turned into the debit at its end
+    release   the payout failed or was cancelled (+hold); or completed, with the debit beside it
+    debit     a completed cashback payout (-amount); or a completed refund of a bill (payment_id: the refund), taking
+              back the cashback that bill earned
+    reversal  a completed payout came back (status 3): what it took is given back
+    """
+
+    __tablename__ = "cashback_entries"
+    __table_args__ = (UniqueConstraint("payment_id", "kind", name="uq_cashback_payment_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(Integer, ForeignKey("payments.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[int] = mapped_column(BigInteger)  # tiyin, signed
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PaymentEvent(Base):

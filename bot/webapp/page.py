@@ -1,4 +1,6 @@
-"""The card page's HTML in the user's language: texts are translated here, the markup lives in card_page.html.
+"""The card page's HTML in the user's language: texts are translated here, the markup lives in card_page.html,
+its script in card_page.js and its style in card_page.css (files, so that the Content-Security-Policy allows no
+inline script or style).
 
 Seed 001's rules for a card form, kept by the template: card inputs carry no `name`, the form has no `action`
 (so a browser can never submit it to us), and the page shows "Powered by Payme" with Payme's terms and privacy
@@ -11,12 +13,20 @@ import json
 from html import escape
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 
 from aiogram.utils.i18n import gettext as _
 
 from bot.texts.outcomes import rule_text
 
-TEMPLATE = Template((Path(__file__).with_name("card_page.html")).read_text(encoding="utf-8"))
+HERE = Path(__file__).parent
+TEMPLATE = Template((HERE / "card_page.html").read_text(encoding="utf-8"))
+SCRIPT = (HERE / "card_page.js").read_bytes()
+STYLE = (HERE / "card_page.css").read_bytes()
+# Telegram's Mini App script (core.telegram.org/bots/webapps): the one script the page loads from elsewhere.
+TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
+# Telegram's web clients (web.telegram.org/k/ and /a/) show a Mini App in an iframe; the apps open it in a webview.
+TELEGRAM_WEB = "https://web.telegram.org"
 PAYME_HOME = "https://payme.uz"
 # Payme's public documents; confirm the addresses with Payme before going live.
 PAYME_TERMS = "https://cdn.payme.uz/terms/main.html"
@@ -49,10 +59,13 @@ def texts() -> dict[str, str]:
     }
 
 
-def render_card_page(*, language: str, payme_url: str, merchant_id: str, token_url: str) -> str:
+def render_card_page(*, language: str, payme_url: str, merchant_id: str, token_url: str, session: str | None,
+                     notice: str | None, script_url: str, style_url: str) -> str:
+    """`session`: the secret of the page's live binding session; `notice`: what to show instead of the form when
+    there is none (a used or expired page, or an address without a session)."""
     shown = texts()
     config = {"lang": language, "paymeUrl": payme_url, "merchantId": merchant_id, "tokenUrl": token_url,
-              "texts": shown}
+              "session": session, "notice": notice, "texts": shown}
     return TEMPLATE.substitute(
         lang=language,
         title=escape(shown["title"]),
@@ -69,13 +82,43 @@ def render_card_page(*, language: str, payme_url: str, merchant_id: str, token_u
         payme_home=PAYME_HOME,
         payme_terms=PAYME_TERMS,
         payme_privacy=PAYME_PRIVACY,
+        telegram_script=TELEGRAM_SCRIPT,
+        script_url=escape(script_url),
+        style_url=escape(style_url),
         # JSON inside <script>: "</" would end the element early, so it is escaped.
         config=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
     )
 
 
+def content_security_policy(payme_url: str) -> str:
+    """Our own script and style, Telegram's script, calls to us and to Payme only; shown in Telegram's web client
+    only; no <base>, no form posts. Without 'unsafe-inline' anywhere: an injected script or style does not run."""
+    parts = urlsplit(payme_url)
+    payme_origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return "; ".join([
+        "default-src 'none'",
+        f"script-src 'self' {TELEGRAM_SCRIPT}",
+        "style-src 'self'",
+        f"connect-src 'self' {payme_origin}".rstrip(),
+        f"frame-ancestors {TELEGRAM_WEB}",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ])
+
+
 def token_error_text(code: str, **params: object) -> str:
     """What the page shows when the bot could not save the token."""
-    if code == "bad_request":
+    if code in ("bad_request", "page_unknown"):
         code = "bad_signature"
-    return rule_text(code, **params)
+    words = {
+        "page_expired": _("This page has expired. Please tap “Add a card” in the bot again."),
+        "page_used": _("This page has already added a card. To add another card, tap “Add a card” in the bot "
+                       "again."),
+        "in_progress": _("The card is still being saved. Please wait a moment and try again."),
+        "token_taken": _("This card is already added in another Telegram account, so it cannot be added here."),
+    }
+    return words[code] if code in words else rule_text(code, **params)
+
+
+def added_text(masked: str) -> str:
+    return _("The card {masked} is added. You can return to the chat.").format(masked=masked)

@@ -3,47 +3,22 @@ the Payme emulator, the bot stores the token, and no request that reached our se
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import pytest
-from playwright.async_api import async_playwright
 from sqlalchemy import select
 
 from bot.sandbox.scenarios import open_card_page, registered
 from bot.storage.models import Card
-from tests.conftest import BOT_TOKEN
+from tests.browser.conftest import PHONE, open_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As root in a closed network: no sandbox, no GPU, no background connections to Google's hosts.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NUMBER = "8600069195406311"
-PHONE = {"width": 360, "height": 640}
-
-
-@pytest.fixture
-async def browser(tmp_path):
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield browser
-        await browser.close()
-
-
-async def open_page(browser, telegram, user, url: str):
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="en-US")
-    page = await context.new_page()
-    seen: list[tuple[str, str]] = []  # every request the page made: (url, body)
-    page.on("request", lambda request: seen.append((request.url, request.post_data or "")))
-    init_data = telegram.web_app_init_data(user.user_id, BOT_TOKEN)
-    await page.goto(f"{url}#tgWebAppData={quote(init_data)}&tgWebAppVersion=8.0", wait_until="domcontentloaded")
-    return page, seen
 
 
 async def test_the_page_binds_a_seed_card_and_our_server_never_sees_the_number(payme_app, telegram, payme, browser):
     user = await registered(telegram, 951)
     url = await open_card_page(user)
-    page, seen = await open_page(browser, telegram, user, url)
+    opened = await open_page(browser, telegram, user, url)
+    page, seen = opened.page, opened.seen
 
     # seed 001's form rules
     assert await page.eval_on_selector_all("input", "els => els.map(e => e.getAttribute('name'))") == [None] * 3
@@ -76,7 +51,10 @@ async def test_the_page_binds_a_seed_card_and_our_server_never_sees_the_number(p
 
     ours = urlsplit(url).netloc
     to_us = [(u, body) for u, body in seen if urlsplit(u).netloc == ours]
-    assert len(to_us) == 2  # the page, then the token
+    # the page, its script and style (in either order), then the token
+    paths = [urlsplit(u).path for u, _body in to_us]
+    assert paths[0] == urlsplit(url).path and paths[-1] == "/card/token"
+    assert sorted(paths[1:-1]) == ["/card/page.css", "/card/page.js"]
     for request_url, body in to_us:
         for form in (NUMBER, "8600 0691 9540 6311", "0399", "666666"):
             assert form not in request_url and form not in body
@@ -89,7 +67,7 @@ async def test_a_refused_seed_card_shows_payme_s_message_in_the_user_s_language(
     user = await registered(telegram, 952, language="ru")
     url = await page_url_ru(user)
     assert url.endswith("/card?lang=ru")
-    page, _seen = await open_page(browser, telegram, user, url)
+    page = (await open_page(browser, telegram, user, url)).page
     assert await page.locator("html").get_attribute("lang") == "ru"
     assert await page.locator("h1").inner_text() == "Добавить карту"
     assert await page.locator("#terms").inner_text() == "Условия использования"
@@ -115,15 +93,15 @@ async def page_url_ru(user) -> str:
 async def test_opened_outside_telegram_the_page_sends_nothing_anywhere(payme_app, telegram, payme, browser):
     user = await registered(telegram, 953)
     url = await open_card_page(user)
-    context = await browser.new_context(viewport=PHONE, is_mobile=True)
-    page = await context.new_page()
-    sent: list[str] = []
-    page.on("request", lambda request: sent.append(request.url))
-    await page.goto(url, wait_until="domcontentloaded")  # no tgWebAppData: not opened by Telegram
+    opened = await open_page(browser, telegram, user, url, signed=False)  # no tgWebAppData: not opened by Telegram
+    page = opened.page
     assert "“Add a card” button" in await page.locator("#message").inner_text()
     await page.locator("#number").fill(NUMBER)
     await page.locator("#expiry").fill("0399")
     await page.locator("#continue").click()
     assert await page.locator("body").get_attribute("data-step") == "card"
-    assert [u for u in sent if u != url and "telegram.org" not in u] == []  # not even to Payme
+    ours = urlsplit(url).netloc
+    assert [u for u, _body in opened.seen if urlsplit(u).netloc not in (ours, "telegram.org")] == []  # not to Payme
+    assert sorted(urlsplit(u).path for u, _body in opened.seen if urlsplit(u).netloc == ours) == sorted([
+        urlsplit(url).path, "/card/page.js", "/card/page.css"])
     assert payme.calls("cards.create") == []

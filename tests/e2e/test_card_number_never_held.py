@@ -18,7 +18,8 @@ async def test_the_number_goes_to_the_bank_in_the_update_that_brought_it(make_se
         await user.wait_message("send the card's expiry")
 
         expiry = await user.send("03/99")
-        await user.wait_message("Expiry 03/99. Now send the 16-digit card number")
+        await user.wait_message("Got the expiry. Now send the 16-digit card number")
+        assert not any("03/99" in m.text for m in user.bot_messages)
         assert next(m for m in user.messages if m.message_id == expiry.message_id).deleted
         assert paylov.calls("userCard/createUserCard/") == []
 

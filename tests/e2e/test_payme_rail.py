@@ -30,7 +30,8 @@ async def test_the_card_page_binds_a_card_the_bot_stores_as_a_payme_token(payme_
 
     result = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
                              expire_mmyy="0399")
-    assert result.body == {"ok": True, "card": {"masked": "860006******6311", "name": "UZCARD •6311"}}
+    assert result.body == {"ok": True, "card": {"masked": "860006******6311", "name": "UZCARD •6311"},
+                           "message": "The card 860006******6311 is added. You can return to the chat."}
     listed = await user.wait_message("is added")
     assert "860006******6311" in listed.text and "Your cards" in listed.text
 

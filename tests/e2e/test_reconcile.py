@@ -82,7 +82,7 @@ def provider_day(provider_clock) -> date:
 async def reconcile_day(app, provider_clock) -> Report:
     services = app.services
     return await reconcile(provider_day(provider_clock), payme=services.payme, paylov=services.paylov,
-                           sessionmaker=services.sessionmaker)
+                           paysys=services.paysys, sessionmaker=services.sessionmaker)
 
 
 def found(report: Report) -> list[tuple[str, int | None, str | None]]:
@@ -102,7 +102,7 @@ async def test_a_clean_day_reports_clean(app, paylov, provider_clock, capsys):
     assert (report.receipts, report.transactions, report.ledger_rows) == (3, 4, 3)
     assert report.text().splitlines() == [
         (f"Reconciliation {provider_day(provider_clock)} (Tashkent): 3 Payme receipts, 4 Paylov transactions, "
-         "3 ledger rows, 0 mismatches"),
+         "3 ledger rows, 0 PaySys payouts, 0 payout rows, 0 mismatches"),
         "clean",
     ]
     assert all(p.state == "paid" for p in payments)
@@ -197,8 +197,10 @@ async def test_more_than_a_page_of_receipts_is_all_read(app, payme, provider_clo
 
 async def test_the_command_without_payme_or_with_a_provider_down(make_settings, payme, capsys):
     day = date(2025, 3, 14)
-    assert await run_reconcile(make_settings(PAYME_BASE_URL=None), day) == 2
-    assert capsys.readouterr().err == "error: Payme is not configured (PAYME_BASE_URL, PAYME_MERCHANT_ID, PAYME_KEY)\n"
+    assert await run_reconcile(make_settings(PAYME_BASE_URL=None, PAYSYS_BASE_URL=None), day) == 2
+    assert capsys.readouterr().err == (
+        "error: nothing to reconcile: neither Payme (PAYME_BASE_URL, PAYME_MERCHANT_ID, PAYME_KEY) nor PaySys "
+        "(PAYSYS_BASE_URL, PAYSYS_SERVICE_ID, PAYSYS_SECRET_KEY) is configured\n")
 
     await payme.stop()
     assert await run_reconcile(make_settings(), day) == 2
