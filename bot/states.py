@@ -28,3 +28,14 @@ class Pay(StatesGroup):
 class Homes(StatesGroup):
     name = State()
     rename = State()
+
+
+class Cashback(StatesGroup):
+    amount = State()
+    card = State()  # the card number goes to PaySys in the update that brings it
+    confirm = State()
+
+
+class Refund(StatesGroup):
+    card = State()  # an operator's refund: the recipient's card number
+    confirm = State()

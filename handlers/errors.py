@@ -12,7 +12,9 @@ logger = logging.getLogger(__name__)
 
 
 async def unexpected(event: ErrorEvent, bot: Bot) -> None:
-    logger.error("unhandled error in update %s", event.update.update_id, exc_info=event.exception)
+    # The traceback names the type and the place; no exception message is printed (bot/runtime/logs.py).
+    logger.error("unhandled %s in update %s", type(event.exception).__name__, event.update.update_id,
+                 exc_info=event.exception)
     update = event.update
     chat_id = None
     if update.message:

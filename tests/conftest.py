@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import tempfile
 import time
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime.logs import RedactingFilter
+from bot.runtime.logs import setup_logging
 from bot.sandbox.child import BOT_TOKEN, doubles_settings
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.payme import PaymeSandbox
+from bot.sandbox.paysys import PaysysSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.sandbox.postgres import PostgresServer
 from bot.settings import Settings, load_settings
@@ -33,23 +35,44 @@ class Audit:
         self.databases: list[Path] = []
         self.postgres: PostgresServer | None = None
         self.postgres_databases: list[str] = []
-        self.log_file = Path(tempfile.mkdtemp(prefix="paybot-audit-")) / "suite.log"
+        folder = Path(tempfile.mkdtemp(prefix="paybot-audit-"))
+        self.log_file = folder / "suite.log"
+        self.chats_file = folder / "chats.jsonl"  # what the Telegram doubles' chats show (add_chats)
         self.secrets: set[str] = set()
 
+    def add_chats(self, test: str, double: TelegramDouble) -> None:
+        """Every text the bot sent or edited in (with its buttons), every alert, and every user message still in a
+        chat (one the bot deleted is gone from the user's screen and is not kept); `refused`: the bot did try to
+        delete it and Telegram refused."""
+        refused = {(str(call.params.get("chat_id")), str(call.params.get("message_id")))
+                   for call in double.calls_of("deleteMessage") if not call.ok}
+        with self.chats_file.open("a", encoding="utf-8") as chats:
+            for call in double.calls:
+                if call.method in _SHOWN:
+                    chats.write(json.dumps({"test": test, "who": "bot", "method": call.method,
+                                            "shown": call.params}, ensure_ascii=False, default=str) + "\n")
+            for user in double.users.values():
+                for message in user.messages:
+                    if not message.from_bot and not message.deleted:
+                        chats.write(json.dumps({"test": test, "who": "user", "user": user.user_id,
+                                                "kind": message.kind, "shown": message.text,
+                                                "refused": (str(user.user_id), str(message.message_id)) in refused},
+                                               ensure_ascii=False) + "\n")
 
+
+_SHOWN = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"}
 AUDIT = Audit()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Every log record of the suite goes to one file, through the same redaction as production."""
-    handler = logging.FileHandler(AUDIT.log_file, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+    """The whole suite logs at DEBUG through the production setup (bot/runtime/logs.py: its caps, its redaction)
+    into one file, and no logger is turned down here: the audit scans what production would print."""
     root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    for noisy in ("aiosqlite", "asyncio", "sqlalchemy", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    others = root.handlers[:]  # pytest's own
+    log = AUDIT.log_file.open("a", encoding="utf-8")  # appended to by the kill tests' children too
+    setup_logging("DEBUG", stream=log)
+    for handler in others:
+        root.addHandler(handler)
 
 
 DATABASES = ("sqlite", "postgresql")
@@ -116,9 +139,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[TelegramDouble]:
+async def telegram(request: pytest.FixtureRequest) -> AsyncIterator[TelegramDouble]:
     async with TelegramDouble(test_environment=True) as double:  # Mini App pages on http://127.0.0.1
         yield double
+    AUDIT.add_chats(request.node.nodeid, double)
 
 
 class Clock:
@@ -157,11 +181,19 @@ async def payme(provider_clock: Clock) -> AsyncIterator[PaymeSandbox]:
 
 
 @pytest.fixture
+async def paysys(provider_clock: Clock) -> AsyncIterator[PaysysSandbox]:
+    sandbox = PaysysSandbox(clock=provider_clock)
+    await sandbox.start()
+    yield sandbox
+    await sandbox.stop()
+
+
+@pytest.fixture
 def make_settings(database_url: str, telegram: TelegramDouble, paylov: PaylovSandbox,
-                  payme: PaymeSandbox) -> Callable[..., Settings]:
+                  payme: PaymeSandbox, paysys: PaysysSandbox) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
-        values = doubles_settings(telegram=telegram, paylov=paylov, payme=payme, database_url=database_url,
-                                  bot_token=BOT_TOKEN)
+        values = doubles_settings(telegram=telegram, paylov=paylov, payme=payme, paysys=paysys,
+                                  database_url=database_url, bot_token=BOT_TOKEN)
         values.update(overrides)
         return load_settings(**values)
 

@@ -55,6 +55,16 @@ def holds_card_number(text: str | None) -> bool:
     return any(luhn_ok(re.sub(r"\D", "", found)) for found in _CARD_LIKE.findall(text or ""))
 
 
+def looks_like_code_or_expiry(text: str | None) -> bool:
+    """A whole message that is an SMS code (6 digits, spaces allowed) or a card expiry (03/29, 03-29, 03.2029).
+    Typed where nothing asks for one (the menu, whose search would echo it), it is deleted like a card number."""
+    compact = (text or "").strip()
+    if OTP.fullmatch("".join(compact.split())):
+        return True
+    match = EXPIRY.fullmatch(compact)
+    return bool(match and match["m"] and 1 <= int(match["m"]) <= 12)
+
+
 def validate_pan(text: str | None, *, allowed_extra: frozenset[str] = frozenset()) -> str:
     """The 16 digits of a UzCard or HUMO card. `allowed_extra` admits other numbers (the sandbox's test cards);
     it skips only the brand check, so a typo in one of them is still caught."""

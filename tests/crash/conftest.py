@@ -32,8 +32,9 @@ async def make_child(request: pytest.FixtureRequest, tmp_path: Path, telegram: T
             database = tmp_path / "bot.db"
             AUDIT.databases.append(database)  # scanned for card data after the suite
             database_url = f"sqlite+aiosqlite:///{database}"
+        # At DEBUG, as the rest of the suite: what a child prints joins the log the card-data audit scans.
         env = child_env(telegram=telegram, paylov=paylov, payme=payme, database_url=database_url,
-                        bot_token=BOT_TOKEN, **settings)
+                        bot_token=BOT_TOKEN, **{"LOG_LEVEL": "DEBUG", **settings})
         child = BotChild(env, telegram=telegram, workdir=tmp_path / f"child-{len(children) + 1}", args=args)
         children.append(child)
         return child

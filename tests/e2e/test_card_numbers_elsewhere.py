@@ -50,3 +50,14 @@ async def test_a_photo_at_the_number_step_is_deleted_with_a_hint(app, telegram):
     photo = await user.send_photo()
     await user.wait_message("I deleted the photo")
     assert user.message(photo.message_id).deleted
+
+
+async def test_a_code_or_expiry_typed_in_the_menu_is_deleted_not_searched(app, telegram, paylov):
+    """Issue 14, item 3's chat scan: the search echoed "Nothing found for “666666”" and kept the message."""
+    user = await registered(telegram, 1505)
+    for typed in ("666666", "666 666", "03/99"):
+        sent = await user.send(typed)
+        await user.wait_message("That looked like a confirmation code or a card expiry")
+        assert user.message(sent.message_id).deleted and not any(typed in m.text for m in user.bot_messages)
+    await user.send("горячая")  # a real search still works
+    await user.wait_message("Found for “горячая”")

@@ -215,7 +215,7 @@ async def test_cancel_mid_flow_leaves_nothing(app, telegram, paylov):
     await user.send("/cancel")
     await user.wait_message("Cancelled")
     await user.send("03/99")
-    await user.wait_message("Nothing found for")
+    await user.wait_message("looked like a confirmation code or a card expiry")
     number = await user.send(GOOD)  # after /cancel a number is no longer taken: deleted, never sent to the bank
     await user.wait_message("looked like a card number")
     assert user.message(number.message_id).deleted
