@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from bot.jobs.reconciliation import start_reconciler, stop_reconciler
 from bot.jobs.reminders import start_reminders, stop_reminders
 from bot.jobs.settlement import start_worker, stop_worker
 from bot.middlewares.callback_answer import QuietCallbackAnswer
+from bot.middlewares.features import FeaturesMiddleware
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.payment_exit import PaymentExitMiddleware
@@ -38,7 +40,7 @@ from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
-from bot.providers.paysys import PaysysClient
+from bot.providers.paysys import PaysysClient, Sender
 from bot.services.accounts import AccountsService
 from bot.services.card_sessions import CardSessions
 from bot.services.cards import CardsService, CardView
@@ -47,6 +49,7 @@ from bot.services.catalogue import CatalogueService
 from bot.services.history import TASHKENT, HistoryService
 from bot.services.homes import HomesService
 from bot.services.payments import CheckSchedule, PaymentsService
+from bot.services.payouts import PayoutsService
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
@@ -85,6 +88,7 @@ class Services:
     homes: HomesService
     sandboxes: dict[str, object] = field(default_factory=dict)
     paysys: PaysysClient | None = None  # payouts (cashback, operator refunds); None when PaySys is not configured
+    payouts: PayoutsService | None = None  # cashback balance, withdrawals and operator refunds (always built)
 
     def workflow_data(self) -> dict[str, object]:
         return {
@@ -100,6 +104,7 @@ class Services:
             "payme": self.payme,
             "paylov": self.paylov,
             "paysys": self.paysys,
+            "payouts": self.payouts,
             "sessionmaker": self.sessionmaker,
         }
 
@@ -138,6 +143,11 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
             sessionmaker, paylov, payme=payme, sealer=Sealer(settings.BOT_TOKEN.get_secret_value()),
             allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset(),
         )
+        owner = process_owner()  # one hand for payments and payouts: the worker sends what either owes
+        schedule = CheckSchedule(intervals=tuple(settings.STATUS_CHECK_INTERVALS),
+                                 give_up_after=settings.STATUS_GIVE_UP_AFTER, lease=settings.PAYING_STALE_AFTER)
+        sender = payout_sender(settings)
+        payout_rail = {"paysys": paysys, "sender": sender} if settings.payouts_enabled else {}
         yield Services(
             settings=settings,
             engine=engine,
@@ -150,16 +160,27 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
             cards=cards,
             catalogue=catalogue,
             accounts=AccountsService(paylov),
-            payments=PaymentsService(sessionmaker, paylov, cards, CheckSchedule(
-                intervals=tuple(settings.STATUS_CHECK_INTERVALS),
-                give_up_after=settings.STATUS_GIVE_UP_AFTER,
-                lease=settings.PAYING_STALE_AFTER,
-            ), owner=process_owner(), payme=payme, settlement_card_id=settings.PAYLOV_SETTLEMENT_CARD_ID),
+            payments=PaymentsService(sessionmaker, paylov, cards, schedule, owner=owner, payme=payme,
+                                     settlement_card_id=settings.PAYLOV_SETTLEMENT_CARD_ID,
+                                     cashback_percent=settings.CASHBACK_PERCENT, **payout_rail),
             history=HistoryService(sessionmaker, paylov, catalogue),
             homes=HomesService(sessionmaker, today=today or _tashkent_today),
             sandboxes=sandboxes,
             paysys=paysys,
+            payouts=PayoutsService(
+                sessionmaker, paysys if settings.payouts_enabled else None, owner=owner, schedule=schedule,
+                sender=sender, cashback_percent=settings.CASHBACK_PERCENT, payout_max_sums=settings.PAYOUT_MAX,
+                operator_ids=frozenset(settings.OPERATOR_IDS), refunds=settings.OPERATOR_REFUNDS,
+                allowed_test_numbers=SEED_TEST_CARDS if settings.ALLOW_TEST_CARDS else frozenset()),
         )
+
+
+def payout_sender(settings: Settings) -> Sender | None:
+    """The operator, sender of every payout (PAYSYS_SENDER_*); None when not set."""
+    if not (settings.PAYSYS_SENDER_LAST_NAME and settings.PAYSYS_SENDER_FIRST_NAME):
+        return None
+    return Sender(last_name=settings.PAYSYS_SENDER_LAST_NAME, first_name=settings.PAYSYS_SENDER_FIRST_NAME,
+                  middle_name=settings.PAYSYS_SENDER_MIDDLE_NAME)
 
 
 async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], stack: AsyncExitStack) -> Settings:
@@ -192,6 +213,9 @@ async def _start_sandboxes(settings: Settings, sandboxes: dict[str, object], sta
             "PAYSYS_SECRET_KEY": SecretStr(paysys.secret_key),
             "PAYSYS_SENDER_LAST_NAME": settings.PAYSYS_SENDER_LAST_NAME or SANDBOX_SENDER[0],
             "PAYSYS_SENDER_FIRST_NAME": settings.PAYSYS_SENDER_FIRST_NAME or SANDBOX_SENDER[1],
+            # The demo shows cashback: 1 % unless the percent was set (to 0 as well).
+            "CASHBACK_PERCENT": (settings.CASHBACK_PERCENT if "CASHBACK_PERCENT" in settings.model_fields_set
+                                 else Decimal(1)),
             "PAYME_BASE_URL": payme_url,
             "PAYME_MERCHANT_ID": payme.merchant_id,
             "PAYME_KEY": SecretStr(payme.key),
@@ -249,6 +273,8 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
     dp.update.outer_middleware(UpdateLogMiddleware())
     dp.update.outer_middleware(ProfileMiddleware(services.users))
     ProfileI18nMiddleware(services.i18n).setup(dp)
+    cashback = settings.CASHBACK_PERCENT > 0 and services.payouts is not None and services.payouts.enabled
+    dp.update.middleware(FeaturesMiddleware(cashback=cashback))
     for observer in (dp.message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())
         observer.middleware(PaymentExitMiddleware())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.payments import min_lease
 
@@ -58,6 +58,11 @@ class Settings(DatabaseSettings):
     CASHBACK_PERCENT: Decimal = Field(default=Decimal(0), ge=0, le=100,
                                       description="percent of a paid bill sent back to the payer's card")
     OPERATOR_REFUNDS: bool = Field(default=False, description="operators may refund a payment to a card by payout")
+    PAYOUT_MAX: int = Field(default=1_000_000, gt=0,
+                            description="sums: the largest payout (cashback withdrawal or refund); must be below "
+                                        "PAYSYS_DOC_THRESHOLD, so no passport data is ever collected")
+    OPERATOR_IDS: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(), description="Telegram user ids allowed to refund (in a private chat): \"1,2\" or a JSON list")
 
     CARD_VAULT: Literal["paylov", "payme"] = Field(default="paylov", description="where new cards are saved")
     WEBAPP_URL: str | None = Field(default=None, description="public HTTPS address of the bot's web server")
@@ -114,6 +119,25 @@ class Settings(DatabaseSettings):
         if isinstance(value, float):
             raise ValueError("give a decimal string such as \"1.5\", not a float")
         return value
+
+    @field_validator("OPERATOR_IDS", mode="before")
+    @classmethod
+    def _operator_ids(cls, value: object) -> object:
+        """The environment gives "1,2" (or "[1, 2]", or nothing); code may give a list."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _payouts_below_doc_threshold(self) -> Settings:
+        """From PAYSYS_DOC_THRESHOLD a payout needs the recipient's passport data, which the bot never collects."""
+        if self.PAYOUT_MAX >= self.PAYSYS_DOC_THRESHOLD:
+            raise ValueError(f"PAYOUT_MAX must be below PAYSYS_DOC_THRESHOLD ({self.PAYSYS_DOC_THRESHOLD} sum): "
+                             f"the bot never collects passport data")
+        return self
 
     @model_validator(mode="after")
     def _card_page_needs_https(self) -> Settings:

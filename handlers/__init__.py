@@ -7,6 +7,7 @@ from aiogram import Router
 from handlers import (
     card_guard,
     cards,
+    cashback,
     checkout,
     commands,
     errors,
@@ -15,6 +16,7 @@ from handlers import (
     homes,
     menu,
     pay,
+    refunds,
     start,
 )
 
@@ -28,6 +30,8 @@ def build_routers() -> list[Router]:
         start.create_router(),
         menu.create_router(),
         cards.create_router(),
+        cashback.create_router(),
+        refunds.create_router(),
         history.create_router(),
         homes.create_router(),
         checkout.create_router(),

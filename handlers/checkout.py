@@ -110,6 +110,7 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
 
 async def typed_code(message: Message, state: FSMContext, payments: PaymentsService, profile: Profile,
                      bot: Bot) -> None:
+    await delete_secret(message, bot, _("the code"))  # whatever happens next, a code does not stay in the chat
     data = await state.get_data()
     if data.get("payment_id") is None:  # the payment got its outcome meanwhile (told by the worker): no code step
         await state.clear()
@@ -120,7 +121,6 @@ async def typed_code(message: Message, state: FSMContext, payments: PaymentsServ
     except CardError:
         await message.answer(_("The code has 6 digits. Please type it again."), reply_markup=kb.code(data["flow"]))
         return
-    await delete_secret(message, bot, _("the code"))
     waiting = await message.answer(_("Paying…"))
     async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
         result = await payments.pay(profile.id, data["payment_id"], otp, profile.phone)

@@ -30,12 +30,15 @@ from bot.services.history import (
     this_month,
 )
 from bot.services.payments import PaymentClosed, PaymentsService, PayResult
+from bot.services.payouts import PayoutKind, PayoutRefused, PayoutsService
 from bot.services.users import Profile
 from bot.texts.labels import shown, trim
 from bot.texts.outcomes import provider_text
+from bot.texts.cashback import payout_receipt
 from bot.texts.receipts import failure, outcome_text, pending, receipt
 
 RECENT_MONTHS = 12
+PAYOUT_KINDS = frozenset(kind.value for kind in PayoutKind)
 
 
 def month_name(month: tuple[int, int]) -> str:
@@ -44,6 +47,15 @@ def month_name(month: tuple[int, int]) -> str:
 
 def day_name(entry: Entry) -> str:
     return format_date(entry.at.date(), "d MMM", locale=get_i18n().current_locale)
+
+
+def entry_name(entry: Entry) -> str:
+    """A bill by its service; a payout to the user's card by what it was."""
+    if entry.kind == PayoutKind.cashback:
+        return "💸 " + _("Cashback withdrawal")
+    if entry.kind == PayoutKind.refund:
+        return "💸 " + _("Refund of {service}").format(service=entry.service_name)
+    return entry.service_name
 
 
 def _filtered(history: History, month: tuple[int, int], svc: int) -> tuple[History, str | None]:
@@ -79,7 +91,7 @@ async def _render(target: Message, history: History, month: tuple[int, int], svc
         markup = kb.empty(month, last, svc)
     else:
         text = _view_text(history, shown_history, month, service_id)
-        lines = [(e.state, trim(f"{day_name(e)} · {format_sums(e.amount)} · {e.service_name}", 60))
+        lines = [(e.state, trim(f"{day_name(e)} · {format_sums(e.amount)} · {entry_name(e)}", 60))
                  for e in shown_history.entries]
         label = _("Service: all") if service_id is None else _("Service: {name}").format(
             name=trim(dict(history.services())[service_id], 30))
@@ -131,7 +143,7 @@ async def pick_service(callback: CallbackQuery, callback_data: HistoryCb, profil
 
 
 async def open_entry(callback: CallbackQuery, callback_data: HistoryCb, profile: Profile, history: HistoryService,
-                     payments: PaymentsService, callback_answer: CallbackAnswer) -> None:
+                     payments: PaymentsService, payouts: PayoutsService, callback_answer: CallbackAnswer) -> None:
     records = await history.of(profile.id)
     month = divmod(callback_data.month, 100)
     shown_history, _service = _filtered(records, month, callback_data.svc)
@@ -139,15 +151,15 @@ async def open_entry(callback: CallbackQuery, callback_data: HistoryCb, profile:
         alert(callback_answer, _("This button is no longer active."))
         return
     entry = shown_history.entries[callback_data.idx]
-    text = await entry_text(entry, profile, payments)
-    sms = entry.payment_id if entry.payment_id is not None and entry.state == "paid" else None
+    text = await entry_text(entry, profile, payments, payouts)
+    sms = entry.payment_id if entry.payment_id is not None and entry.state == "paid" and entry.kind == "bill" else None
     if sms is not None and (await payments.get(profile.id, sms)).receipt_id is None:
         sms = None  # only a Payme receipt can be texted
     await callback.message.edit_text(text, reply_markup=kb.back_to_view(month, callback_data.svc, callback_data.page,
                                                                         sms_payment=sms))
 
 
-async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService) -> str:
+async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService, payouts: PayoutsService) -> str:
     if entry.payment_id is None:
         return "\n".join([
             _("✅ <b>Paid</b> (outside this bot)"),
@@ -157,6 +169,11 @@ async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService) 
             _("Date: {date}").format(date=entry.at.strftime("%Y-%m-%d %H:%M")),
             _("Transaction: {id}").format(id=shown(entry.transaction_id or "—")),
         ])
+    if entry.kind in PAYOUT_KINDS:  # a cashback withdrawal or a refund paid to this user
+        try:
+            return payout_receipt(await payouts.payout(profile.id, entry.payment_id))
+        except PayoutRefused:
+            return _("This payment is not available.")
     try:
         payment = await payments.get(profile.id, entry.payment_id)
     except PaymentClosed:

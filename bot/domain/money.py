@@ -66,6 +66,14 @@ def format_sums(amount: int) -> str:
     return f"{amount:,}".replace(",", " ")
 
 
+def format_tiyin(amount: int) -> str:
+    """Tiyin as sums, the fraction only when there is one: 700000 -> '7 000', 700050 -> '7 000.50', -50 -> '-0.50'
+    (a cashback balance is negative when a refund took back cashback already withdrawn)."""
+    sign = "-" if amount < 0 else ""
+    whole, part = divmod(abs(amount), 100)
+    return sign + format_sums(whole) + (f".{part:02d}" if part else "")
+
+
 def sums_to_tiyin(amount: int) -> int:
     return amount * 100
 

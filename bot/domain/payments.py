@@ -78,14 +78,16 @@ PAYME_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
 #   cancelled, never confirmed: the user never saw what it would send).
 # prepared -> cancelling -> failed: the user cancelled, or did not confirm in time.
 # confirming -> unknown -> paid | failed: no clear answer, or status 0; check_remittance decides.
+# confirming/cancelling -> prepared: the call provably never arrived (a connect failure, a 429): the payout is still
+#   prepared at PaySys, and may be confirmed or cancelled again.
 # paid -> reversed: status 3 after completion (re-checked for a window).
 # Never a second payout for one row: a row has one partner_transaction_id for life.
 PAYSYS_TRANSITIONS: dict[PaymentState, frozenset[PaymentState]] = {
     _S.draft: frozenset({_S.preparing, _S.failed}),
     _S.preparing: frozenset({_S.prepared, _S.failed, _S.unknown}),
     _S.prepared: frozenset({_S.confirming, _S.cancelling}),
-    _S.confirming: frozenset({_S.paid, _S.failed, _S.unknown}),
-    _S.cancelling: frozenset({_S.failed, _S.unknown}),
+    _S.confirming: frozenset({_S.paid, _S.failed, _S.unknown, _S.prepared}),
+    _S.cancelling: frozenset({_S.failed, _S.unknown, _S.prepared}),
     _S.unknown: frozenset({_S.paid, _S.failed, _S.cancelling}),
     _S.paid: frozenset({_S.reversed}),
     _S.failed: frozenset(),
@@ -173,6 +175,30 @@ PAYME_PAY_CHECK = frozenset({
     -31002,  # processing unavailable
     -31302,  # balance unavailable
 })
+
+
+# cash2card.confirm_remittance: refused before anything was sent (providers.md: no code list is published; these are
+# the protocol's own refusals and the deposit's "insufficient funds", which leaves the payout prepared). Anything
+# else — a system error, "wrong state" (a first confirm may have gone through), a code never seen — is checked with
+# check_remittance.
+PAYSYS_CONFIRM_NOT_SENT = frozenset({
+    -32300,  # not POST
+    -32700,  # parse error
+    -32600,  # bad request
+    -32601,  # unknown method
+    -32602,  # bad params
+    -32504,  # bad Auth: not processed
+    -20020,  # insufficient funds on our deposit: the payout stays prepared
+})
+PAYSYS_NOT_FOUND = -20030  # check_remittance: PaySys has no payout with this partner_transaction_id
+PAYSYS_WRONG_STATE = -20031  # confirm/cancel: not allowed in the payout's status (a cancel: the confirm took)
+
+
+def paysys_confirm_not_sent(code: str | int) -> bool:
+    try:
+        return int(code) in PAYSYS_CONFIRM_NOT_SENT
+    except (TypeError, ValueError):
+        return False
 
 
 def paylov_pay_not_charged(code: str) -> bool:

@@ -15,8 +15,11 @@ from bot.chat.checkout import told_markup
 from bot.chat.delivery import deliver
 from bot.money.ledger import PayResult
 from bot.money.outbox import Owed
+from bot.money.paysys import PAYOUT_KINDS
 from bot.services.payments import PaymentsService
 from bot.services.users import UserService
+from bot.services.payouts import payout_view
+from bot.texts.payouts import payout_news
 from bot.texts.receipts import outcome_text
 
 logger = logging.getLogger(__name__)
@@ -48,7 +51,10 @@ class OutboxSender:
             result = PayResult(owed.kind, payment)  # type: ignore[arg-type]
             profile = await self._users.get(owed.user_id)
             with self._i18n.context(), self._i18n.use_locale((profile and profile.language) or "en"):
-                text, markup = outcome_text(result), told_markup(result)
+                if owed.kind in PAYOUT_KINDS:  # a payout's news: cashback or a refund (bot.money.paysys)
+                    text, markup = payout_news(owed.kind, payout_view(payment)), None
+                else:
+                    text, markup = outcome_text(result), told_markup(result)
                 done = await deliver(self._payments.outbox, owed,
                                      lambda: self._bot.send_message(owed.user_id, text, reply_markup=markup))
             if done:
@@ -62,5 +68,6 @@ class OutboxSender:
         """A conversation still waiting on this payment (a code step, a confirm) is over: it has an outcome."""
         key = StorageKey(bot_id=self._bot.id, chat_id=owed.user_id, user_id=owed.user_id)
         state = FSMContext(storage=self._storage, key=key)
-        if (await state.get_data()).get("payment_id") == owed.payment_id:
+        data = await state.get_data()
+        if owed.payment_id in (data.get("payment_id"), data.get("payout_id")):
             await state.clear()

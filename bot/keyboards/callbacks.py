@@ -116,3 +116,31 @@ class ReceiptCb(CallbackData, prefix="rcpt"):
     """Payme texts the receipt of this payment (our row id; ownership is re-checked) to the user's phone."""
 
     payment: RowId
+
+
+class PayoutAction(StrEnum):
+    withdraw = "wd"
+    all = "all"  # withdraw the whole balance (up to PAYOUT_MAX)
+    confirm = "ok"
+    cancel = "no"
+    quit = "quit"  # leave the withdrawal before anything was prepared
+
+
+class PayoutCb(CallbackData, prefix="po"):
+    """`id`: our payout row (payments.id); its owner (or, for a refund, an operator) is re-checked on every press."""
+
+    action: PayoutAction
+    id: RowId = 0
+
+
+class RefundAction(StrEnum):
+    confirm = "ok"
+    cancel = "no"
+    quit = "quit"
+
+
+class RefundCb(CallbackData, prefix="rf"):
+    """An operator's refund payout; only an operator in a private chat can press it."""
+
+    action: RefundAction
+    id: RowId = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
@@ -18,6 +20,11 @@ HISTORY = __("🧾 History")
 HOMES = __("🏠 My homes")
 LANGUAGE = __("🌐 Language")
 HELP = __("❓ Help")
+CASHBACK = __("💰 Cashback")
+
+# Whether this deployment shows Cashback (CASHBACK_PERCENT > 0 and PaySys configured): set per update by
+# bot.middlewares.features, as aiogram's i18n sets the locale, so every menu built during the update agrees.
+cashback_shown: ContextVar[bool] = ContextVar("cashback_shown", default=False)
 
 
 def language_choice(suggested: str) -> InlineKeyboardMarkup:
@@ -39,7 +46,8 @@ def share_phone() -> ReplyKeyboardMarkup:
 
 def main_menu() -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
-    for label in (PAY, CARDS, HISTORY, HOMES, LANGUAGE, HELP):
+    labels = (PAY, CARDS, HISTORY, HOMES, *((CASHBACK,) if cashback_shown.get() else ()), LANGUAGE, HELP)
+    for label in labels:
         builder.button(text=str(label))
     builder.adjust(2)
     return builder.as_markup(resize_keyboard=True, is_persistent=True)

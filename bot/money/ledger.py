@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.payments import IN_FLIGHT, TRANSITIONS, WAITING, PaymentState, Rail, check_transition
 from bot.storage.db import Sessions
-from bot.storage.models import OutboxMessage, Payment, PaymentEvent
+from bot.storage.models import CashbackEntry, OutboxMessage, Payment, PaymentEvent
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +58,21 @@ class PaymentView:
     refund_attempts: int = 0
     created_at: datetime | None = None
     gave_up: bool = False
+    # "paysys" payouts (bot.money.paysys): our partner_transaction_id, what PaySys answered to prepare, the call last
+    # sent, when it completed; a refund's paid bill.
+    partner_id: int | None = None
+    recipient_name: str | None = None
+    payout_total: int | None = None
+    payout_commission: str | None = None
+    payout_step: str | None = None
+    completed_at: datetime | None = None
+    refund_of: int | None = None
 
 
 # What the user is told. The Payme rail adds: "settling" (the card is charged, the bill not yet confirmed),
 # "refunding" (the bill could not be paid, the charge is being cancelled), "refunded" (the money is back).
 Outcome = Literal["paid", "failed", "unknown", "gave_up", "wrong_code", "new_code", "not_charged", "pending",
-                  "settling", "refunding", "refunded", "refund_pending"]
+                  "settling", "refunding", "refunded", "refund_pending", "prepared", "reversed"]
 
 
 @dataclass(frozen=True)
@@ -93,13 +103,27 @@ class LostClaim(Exception):
     """Our claim on the row ended (its lease ran out and another process took it): we must not move it."""
 
 
+# Payout rows by what they pay out (Payment.service_id on the paysys rail).
+CASHBACK_PAYOUT = "cashback"
+REFUND_PAYOUT = "refund"
+
+
+def cashback_of(amount_sums: int, percent: Decimal) -> int:
+    """Tiyin credited for a bill of `amount_sums`: `percent` of it, rounded down to a tiyin. Exact: no float."""
+    if percent <= 0:
+        return 0
+    return int((Decimal(amount_sums) * 100 * Decimal(percent) / 100).to_integral_value(rounding=ROUND_DOWN))
+
+
 class Ledger:
     def __init__(self, sessions: Sessions, *, owner: str, lease: float,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 cashback_percent: Decimal = Decimal(0)) -> None:
         self._sessions = sessions
         self.owner = owner
         self._lease = timedelta(seconds=lease)
         self._now = now
+        self._cashback_percent = Decimal(cashback_percent)
 
     def now(self) -> datetime:
         return self._now()
@@ -153,6 +177,7 @@ class Ledger:
             if row is not None and to is not None:
                 session.add(PaymentEvent(payment_id=row.id, from_state=expected.value, to_state=to.value,
                                          detail=_detail(detail)))
+                await self._book(session, row, to, now)
             return view(row) if row is not None else None
 
     async def _claim(self, session: AsyncSession, payment_id: int, expected: PaymentState,
@@ -168,9 +193,12 @@ class Ledger:
         return (await session.scalars(statement)).first()
 
     async def move(self, payment: PaymentView, to: PaymentState, detail: str | None = None, *,
-                   keep: bool = False, tell: Outcome | None = None, **values: Any) -> PaymentView:
+                   keep: bool = False, tell: str | None = None, tell_anyone: bool = False,
+                   **values: Any) -> PaymentView:
         """The holder's move from the state it claimed; the claim ends unless `keep` (the next call follows).
-        `tell`: the message this change owes the user, written to the outbox in the same transaction."""
+        `tell`: the message this change owes the user, written to the outbox in the same transaction (held by us
+        to send, or with `tell_anyone` left for any sender: the user is not the one in this chat). The cashback
+        ledger's entries this change causes are written in the same transaction too (`_book`)."""
         check_transition(payment.state, to, payment.rail)
         now = self._now()
         lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
@@ -178,12 +206,13 @@ class Ledger:
             row = await self._held_update(session, payment, {"state": to.value, "updated_at": now, **lease, **values})
             session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=to.value,
                                      detail=_detail(detail)))
+            await self._book(session, row, to, now)
             if tell is not None:
-                await self._owe(session, row, tell, now)
+                await self._owe(session, row, tell, now, held=not tell_anyone)
             return view(row)
 
-    async def note(self, payment: PaymentView, detail: str, *, keep: bool = True, tell: Outcome | None = None,
-                   **values: Any) -> PaymentView:
+    async def note(self, payment: PaymentView, detail: str, *, keep: bool = True, tell: str | None = None,
+                   tell_anyone: bool = False, **values: Any) -> PaymentView:
         """The holder records an answer that does not change the state (a provider id, a schedule)."""
         now = self._now()
         lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
@@ -192,10 +221,46 @@ class Ledger:
             session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=payment.state.value,
                                      detail=_detail(detail)))
             if tell is not None:
-                await self._owe(session, row, tell, now)
+                await self._owe(session, row, tell, now, held=not tell_anyone)
             return view(row)
 
-    async def _owe(self, session: AsyncSession, row: Payment, kind: str, now: datetime) -> None:
+    # ---- the cashback ledger ---------------------------------------------------------------------------------------
+
+    async def _book(self, session: AsyncSession, row: Payment, to: PaymentState, now: datetime) -> None:
+        """The cashback entries a state change causes, in its own transaction (the payment's row is locked by the
+        update just made, so the look-then-add below cannot add twice; the unique (payment_id, kind) backs it).
+
+        A bill becoming `paid`: its credit. A cashback payout: failed -> its hold released; paid -> released and
+        debited; reversed -> given back. A refund: paid -> the cashback its bill earned debited; reversed -> back."""
+        rail = Rail(row.rail or "paylov")
+        if rail != Rail.paysys:
+            if to == PaymentState.paid:
+                credit = cashback_of(row.amount, self._cashback_percent)
+                if credit > 0:
+                    await _entry(session, row.user_id, row.id, "credit", credit, "bill", now)
+            return
+        if row.service_id == CASHBACK_PAYOUT:
+            held = await _entry_amount(session, row.id, "hold")
+            if held is None:
+                return
+            if to == PaymentState.failed:
+                await _entry(session, row.user_id, row.id, "release", -held, "payout failed", now)
+            elif to == PaymentState.paid:
+                await _entry(session, row.user_id, row.id, "release", -held, "payout completed", now)
+                await _entry(session, row.user_id, row.id, "debit", held, "payout completed", now)
+            elif to == PaymentState.reversed:
+                await _entry(session, row.user_id, row.id, "reversal", -held, "payout reversed", now)
+        elif row.service_id == REFUND_PAYOUT and row.refund_of is not None:
+            if to == PaymentState.paid:
+                credit = await _entry_amount(session, row.refund_of, "credit")
+                if credit:
+                    await _entry(session, row.user_id, row.id, "debit", -credit, "refund", now)
+            elif to == PaymentState.reversed:
+                debit = await _entry_amount(session, row.id, "debit")
+                if debit:
+                    await _entry(session, row.user_id, row.id, "reversal", -debit, "refund reversed", now)
+
+    async def _owe(self, session: AsyncSession, row: Payment, kind: str, now: datetime, *, held: bool = True) -> None:
         """One message per payment and kind. Held by us for a lease, so that the hand that made the change tells
         the user itself (with its buttons); if it dies first, a worker tells once the lease has run out. The row
         lock of the payment's update serialises two hands, so the look-then-add cannot add twice."""
@@ -206,7 +271,8 @@ class Ledger:
             await session.execute(update(OutboxMessage).where(
                 OutboxMessage.payment_id == row.id, OutboxMessage.state == "pending").values(state="superseded"))
             session.add(OutboxMessage(user_id=row.user_id, payment_id=row.id, kind=kind, state="pending", attempts=0,
-                                      lease_owner=self.owner, lease_until=now + self._lease, created_at=now))
+                                      lease_owner=self.owner if held else None,
+                                      lease_until=now + self._lease if held else None, created_at=now))
 
     async def _held_update(self, session: AsyncSession, payment: PaymentView, values: dict[str, Any]) -> Payment:
         statement = (update(Payment)
@@ -276,6 +342,20 @@ class Ledger:
             return min((aware(t) for t in [*times, *leases]), default=None)
 
 
+async def _entry_amount(session: AsyncSession, payment_id: int, kind: str) -> int | None:
+    return await session.scalar(select(CashbackEntry.amount).where(
+        CashbackEntry.payment_id == payment_id, CashbackEntry.kind == kind))
+
+
+async def _entry(session: AsyncSession, user_id: int, payment_id: int, kind: str, amount: int, reason: str,
+                 now: datetime) -> None:
+    """One entry per payment and kind: a second one is never added."""
+    if await _entry_amount(session, payment_id, kind) is None:
+        session.add(CashbackEntry(user_id=user_id, payment_id=payment_id, kind=kind, amount=amount, reason=reason,
+                                  created_at=now))
+        await session.flush()
+
+
 def _lease_free(now: datetime):
     return or_(Payment.lease_until.is_(None), Payment.lease_until < now)
 
@@ -321,6 +401,13 @@ def view(payment: Payment) -> PaymentView:
         refund_attempts=payment.refund_attempts or 0,
         created_at=aware(payment.created_at) if payment.created_at else None,
         gave_up=payment.gave_up_at is not None,
+        partner_id=payment.partner_id,
+        recipient_name=payment.recipient_name,
+        payout_total=payment.payout_total,
+        payout_commission=payment.payout_commission,
+        payout_step=payment.payout_step,
+        completed_at=aware(payment.completed_at) if payment.completed_at else None,
+        refund_of=payment.refund_of,
     )
 
 
@@ -339,4 +426,10 @@ def outcome_of(payment: PaymentView) -> Outcome:
         PaymentState.settling: "settling",
         PaymentState.refunding: "refunding",
         PaymentState.refunded: "refunded",
+        # PaySys payouts
+        PaymentState.preparing: "pending",
+        PaymentState.prepared: "prepared",
+        PaymentState.confirming: "unknown",
+        PaymentState.cancelling: "unknown",
+        PaymentState.reversed: "reversed",
     }[payment.state]

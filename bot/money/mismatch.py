@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.money import format_sums
+from bot.domain.money import format_tiyin as tiyin_as_sums  # noqa: F401 - the reports' name for it
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,3 @@ class Mismatch:
         if self.kind.startswith("payout_") and self.receipt_id is None:
             ids.pop(1)  # payouts have no receipts
         return f"{self.kind}: {', '.join(ids)}: {self.detail}"
-
-
-def tiyin_as_sums(amount: int) -> str:
-    """Tiyin as sums, the fraction only when there is one: 700000 -> '7 000', 700050 -> '7 000.50'."""
-    whole, part = divmod(amount, 100)
-    return format_sums(whole) + (f".{part:02d}" if part else "")
-

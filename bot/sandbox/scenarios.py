@@ -20,7 +20,7 @@ async def registered(telegram, user_id: int, language: str = "en", **kwargs) -> 
     await user.press(next(label for label in labels(user.last) if label.startswith(names[language])))
     await user.wait_for(lambda: user.reply_keyboard is not None and len(user.reply_keyboard) == 1)
     await user.tap(user.reply_keyboard[0][0])
-    await user.wait_for(lambda: user.reply_keyboard is not None and len(user.reply_keyboard) == 3)
+    await user.wait_for(lambda: user.reply_keyboard is not None and len(user.reply_keyboard) >= 3)  # the menu
     return user
 
 

@@ -230,12 +230,20 @@ class FakeUser:
         return await self._send_text(text)
 
     async def _send_text(self, text: str) -> Msg:
-        entities = [{"type": "bot_command", "offset": len(text[: m.start()].encode("utf-16-le")) // 2,
-                     "length": len(m.group().encode("utf-16-le")) // 2} for m in _COMMAND.finditer(text)]
+        entities = _command_entities(text)
         extra: dict[str, Any] = {"text": text}
         if entities:
             extra["entities"] = entities
         return await self._user_message(Msg(0, False, text=text, html=text, entities=entities), extra)
+
+    async def send_in_group(self, text: str, group_id: int = -1001234567890) -> None:
+        """A text by this user in a group the bot is in (the double keeps no group chat: the bot's replies there
+        fail with "chat not found", as for a group the bot has left)."""
+        entities = _command_entities(text)
+        raw = {"message_id": self._take_message_id(), "from": self.user_dict,
+               "chat": {"id": group_id, "type": "supergroup", "title": "Operators"}, "date": int(time.time()),
+               "text": text, **({"entities": entities} if entities else {})}
+        await self._double._push_update("message", raw)
 
     async def send_sticker(self) -> Msg:
         sticker = {"file_id": f"CAACAgIAAxkBAAE{self.user_id}", "file_unique_id": "AgADsticker", "type": "regular",
@@ -357,3 +365,9 @@ class FakeUser:
 
     async def _chat_action(self, action: str) -> None:
         await self._change(lambda: self.chat_actions.append(action))
+
+
+def _command_entities(text: str) -> list[dict]:
+    """The bot_command entities Telegram adds to a text (offsets in UTF-16 code units)."""
+    return [{"type": "bot_command", "offset": len(text[: m.start()].encode("utf-16-le")) // 2,
+             "length": len(m.group().encode("utf-16-le")) // 2} for m in _COMMAND.finditer(text)]

@@ -31,8 +31,9 @@ class Entry:
     service_name: str
     amount: int
     at: datetime  # Tashkent time
-    state: str  # paid | failed | unknown | pending
+    state: str  # paid | failed | unknown | pending (a payout also: reversed)
     card: str | None
+    kind: str = "bill"  # "bill", or a payout to the user's card: "cashback" | "refund" (its receipt: PayoutsService)
 
     @property
     def month(self) -> tuple[int, int]:
@@ -48,7 +49,7 @@ class History:
         """What was paid, per service name and overall (paid entries only)."""
         per_service: dict[str, int] = defaultdict(int)
         for entry in self.entries:
-            if entry.state == "paid":
+            if entry.state == "paid" and entry.kind == "bill":  # payouts are money to the user, not bills paid
                 per_service[entry.service_name] += entry.amount
         return dict(per_service), sum(per_service.values())
 
@@ -85,6 +86,11 @@ class HistoryService:
         by_id = {tx.id: tx for tx in theirs}
         entries = []
         for payment in ours:
+            if payment.rail == "paysys":  # a payout: PaySys's ids are not Paylov's
+                entries.append(Entry(payment.id, payment.transaction_id, payment.service_id, payment.service_name,
+                                     payment.amount, _ours_time(payment), _state(payment.state),
+                                     payment.card_masked or None, kind=payment.service_id))
+                continue
             tx = by_id.pop(payment.transaction_id, None) if payment.transaction_id else None
             entries.append(Entry(
                 payment_id=payment.id,
@@ -109,7 +115,7 @@ class HistoryService:
 def _state(state: str) -> str:
     return {"paid": "paid", "failed": "failed", "unknown": "unknown", "paying": "unknown", "charging": "unknown",
             "charged": "settling", "settling": "settling", "refunding": "refunding",
-            "refunded": "refunded"}.get(state, "pending")
+            "refunded": "refunded", "reversed": "reversed"}.get(state, "pending")
 
 
 def _provider_time(text: str) -> datetime:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from bot.domain.payments import IN_FLIGHT, WAITING, PaymentState, Rail
 from bot.money.ledger import (
@@ -22,9 +23,11 @@ from bot.money.ledger import (
 from bot.money.outbox import Outbox
 from bot.money.paylov import PaylovRail
 from bot.money.payme import PaymeRail, payme_phone
+from bot.money.paysys import PaysysRail
 from bot.money.runner import Runner
 from bot.providers.paylov import PaylovClient
 from bot.providers.payme import PaymeClient
+from bot.providers.paysys import PaysysClient, Sender
 from bot.services.cards import CardFlowError, CardsService
 from bot.services.catalogue import Service
 from bot.storage.db import Sessions
@@ -41,12 +44,18 @@ class PaymentsService:
     def __init__(self, sessionmaker: Sessions, paylov: PaylovClient, cards: CardsService,
                  schedule: CheckSchedule | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), *, owner: str,
-                 payme: PaymeClient | None = None, settlement_card_id: str | None = None) -> None:
+                 payme: PaymeClient | None = None, settlement_card_id: str | None = None,
+                 paysys: PaysysClient | None = None, sender: Sender | None = None,
+                 cashback_percent: Decimal = Decimal(0)) -> None:
+        """`paysys` and `sender`: the payout rail, settled by the same runner; `cashback_percent`: credited to the
+        payer in the transaction that makes a bill `paid`."""
         self._schedule = schedule or CheckSchedule()
         self._args = (sessionmaker, paylov, cards, self._schedule, now)
-        self._kwargs = {"payme": payme, "settlement_card_id": settlement_card_id}
+        self._kwargs = {"payme": payme, "settlement_card_id": settlement_card_id, "paysys": paysys, "sender": sender,
+                        "cashback_percent": cashback_percent}
         self.owner = owner
-        self._ledger = Ledger(sessionmaker, owner=owner, lease=self._schedule.lease, now=now)
+        self._ledger = Ledger(sessionmaker, owner=owner, lease=self._schedule.lease, now=now,
+                              cashback_percent=cashback_percent)
         self.outbox = Outbox(sessionmaker, owner=owner, lease=self._schedule.lease, now=now)
         self._cards = cards
         self._payme = payme
@@ -58,6 +67,8 @@ class PaymentsService:
         rails = {Rail.paylov: self._paylov_rail}
         if self._payme_rail is not None:
             rails[Rail.payme] = self._payme_rail
+        if paysys is not None and sender is not None:
+            rails[Rail.paysys] = PaysysRail(self._ledger, paysys, sender, self._schedule, now)
         self.runner = Runner(self._ledger, rails)
 
     def as_hand(self, name: str) -> PaymentsService:

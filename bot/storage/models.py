@@ -156,7 +156,8 @@ class Payment(Base):
     # transaction_id goes in `transaction_id`, the masked recipient card in `card_masked`.
     partner_id: Mapped[int | None] = mapped_column(BigInteger)
     # "paysys" payouts: what PaySys answered to prepare (stored as returned, never computed), the call last sent
-    # ("prepare", "confirm", "cancel": what an unclear answer was an answer to), when it completed (the reversal
+    # ("prepare", "confirm", "cancel": what an unclear answer was an answer to; "answered": PaySys answered the
+    # confirm, so it arrived), when it completed (the reversal
     # re-check window starts there), and for an operator refund the paid bill it refunds (which stays `paid`).
     recipient_name: Mapped[str | None] = mapped_column(String(128))
     payout_total: Mapped[int | None] = mapped_column(BigInteger)  # tiyin debited from our deposit

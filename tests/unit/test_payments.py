@@ -13,6 +13,7 @@ from bot.domain.payments import (
     PAYLOV_PAY_NOT_CHARGED,
     PAYME_PAY_CHECK,
     PAYME_PAY_NOT_CHARGED,
+    PAYSYS_CONFIRM_NOT_SENT,
     TRANSITIONS,
     InvalidTransition,
     OtpAttempts,
@@ -22,6 +23,7 @@ from bot.domain.payments import (
     min_lease,
     paylov_pay_not_charged,
     payme_pay_not_charged,
+    paysys_confirm_not_sent,
 )
 from bot.domain.payments import (
     PaymentState as S,
@@ -52,6 +54,7 @@ ALLOWED = {
         (S.prepared, S.confirming), (S.prepared, S.cancelling),
         (S.confirming, S.paid), (S.confirming, S.failed), (S.confirming, S.unknown),
         (S.cancelling, S.failed), (S.cancelling, S.unknown),
+        (S.confirming, S.prepared), (S.cancelling, S.prepared),  # the call never arrived: still prepared
         (S.unknown, S.paid), (S.unknown, S.failed), (S.unknown, S.cancelling),  # check_remittance decides
         (S.paid, S.reversed),  # status 3 after completion
     },
@@ -157,3 +160,20 @@ def test_money_that_left_the_card_never_ends_as_failed():
     for old in (S.charged, S.settling, S.refunding):
         with pytest.raises(InvalidTransition):
             check_transition(old, S.failed, Rail.payme)
+
+
+@pytest.mark.parametrize("code", sorted(PAYSYS_CONFIRM_NOT_SENT))
+def test_paysys_confirm_refusals_that_prove_nothing_was_sent(code):
+    assert paysys_confirm_not_sent(code) and paysys_confirm_not_sent(str(code))
+
+
+@pytest.mark.parametrize("code", [-32400, -20031, -20030, -1, -99999, "http_400", "", None])
+def test_every_other_paysys_confirm_answer_is_checked(code):
+    # -20031 "wrong state": a first confirm may have gone through; -20030 "not found" after a confirm is no proof
+    assert not paysys_confirm_not_sent(code)
+
+
+def test_a_payout_is_never_paid_without_a_confirm():
+    for old in (S.draft, S.preparing, S.prepared, S.cancelling):
+        with pytest.raises(InvalidTransition):
+            check_transition(old, S.paid, Rail.paysys)

@@ -112,3 +112,32 @@ def test_cashback_percent_is_an_exact_decimal_never_a_float(load):
             load(BOT_TOKEN="1:x", CASHBACK_PERCENT=bad)
     with pytest.raises(SettingsError, match="PAYSYS_DOC_THRESHOLD"):
         load(BOT_TOKEN="1:x", PAYSYS_DOC_THRESHOLD="0")
+
+
+def test_payout_max_must_stay_below_the_passport_threshold(load):
+    from bot.settings import SettingsError
+
+    assert load(BOT_TOKEN="1:x").PAYOUT_MAX == 1_000_000
+    assert load(BOT_TOKEN="1:x", PAYOUT_MAX="18749999").PAYOUT_MAX == 18_749_999
+    for values in ({"PAYOUT_MAX": "18750000"}, {"PAYOUT_MAX": "5000", "PAYSYS_DOC_THRESHOLD": "5000"}):
+        with pytest.raises(SettingsError, match="PAYOUT_MAX must be below PAYSYS_DOC_THRESHOLD"):
+            load(BOT_TOKEN="1:x", **values)
+    with pytest.raises(SettingsError, match="PAYOUT_MAX"):
+        load(BOT_TOKEN="1:x", PAYOUT_MAX="0")
+
+
+@pytest.mark.parametrize("given, ids", [(None, ()), ("", ()), ("42", (42,)), ("1,2", (1, 2)), (" 1 , 2 ", (1, 2)),
+                                        ("[7, 8]", (7, 8)), ([3], (3,))])
+def test_operator_ids_from_the_environment_or_code(load, monkeypatch, given, ids):
+    if isinstance(given, str):
+        monkeypatch.setenv("OPERATOR_IDS", given)
+        assert load(BOT_TOKEN="1:x").OPERATOR_IDS == ids
+    else:
+        assert load(BOT_TOKEN="1:x", **({} if given is None else {"OPERATOR_IDS": given})).OPERATOR_IDS == ids
+
+
+def test_operator_ids_are_numbers(load):
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="OPERATOR_IDS"):
+        load(BOT_TOKEN="1:x", OPERATOR_IDS="admin")

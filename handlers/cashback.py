@@ -1,0 +1,192 @@
+"""Cashback: the balance, the last credits, and a withdrawal to any UzCard/HUMO card through PaySys.
+
+The card number is asked last and goes to cash2card.prepare_remittance in the update that brought it (deleted from
+the chat first, kept nowhere); the user then sees the recipient's name PaySys returns and confirms or cancels.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.chat.answers import alert, answer_now, delete_secret
+from bot.chat.answers import edit as edit_message
+from bot.chat.filters import Registered
+from bot.domain.cards import CardError
+from bot.domain.intents import new_flow
+from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
+from bot.keyboards import cashback as kb
+from bot.keyboards import menu as menu_kb
+from bot.keyboards.callbacks import PayoutAction, PayoutCb
+from bot.providers.errors import ProviderError, ProviderRejected
+from bot.services.payouts import PayoutRefused, PayoutsService, PayoutUnavailable, PayoutView
+from bot.services.users import Profile
+from bot.states import Cashback
+from bot.texts.cashback import cashback_text, outcome_text, paysys_refused_text, refused_text
+from bot.texts.outcomes import provider_text, rule_text
+
+
+async def show(message: Message, state: FSMContext, profile: Profile, payouts: PayoutsService) -> None:
+    await state.clear()
+    view = await payouts.cashback(profile.id)
+    await message.answer(cashback_text(view, payouts.cashback_percent), reply_markup=kb.cashback(view.can_withdraw))
+
+
+async def withdraw(callback: CallbackQuery, state: FSMContext, payouts: PayoutsService,
+                   callback_answer: CallbackAnswer) -> None:
+    view = await payouts.cashback(callback.from_user.id)
+    if view.open_payout is not None:
+        alert(callback_answer, refused_text(PayoutRefused("payout_open")))
+        return
+    limits = await payouts.withdraw_limits(callback.from_user.id)
+    if not view.can_withdraw or limits.max_sums < limits.min_sums:
+        alert(callback_answer, refused_text(PayoutRefused("below_min", min_sums=limits.min_sums)))
+        return
+    await state.set_state(Cashback.amount)
+    await state.set_data({"intent": new_flow()["intent"]})
+    await callback.message.answer(
+        _("How much to withdraw? From {min} to {max} sum.").format(min=format_sums(limits.min_sums),
+                                                                    max=format_sums(limits.max_sums)),
+        reply_markup=kb.amount(limits.max_sums))
+
+
+async def amount_typed(message: Message, state: FSMContext, payouts: PayoutsService) -> None:
+    limits = await payouts.withdraw_limits(message.from_user.id)
+    try:
+        amount = check_limits(parse_sums(message.text), limits.min_sums, limits.max_sums)
+    except AmountError as error:
+        await message.answer(_amount_error(error, limits.min_sums, limits.max_sums),
+                             reply_markup=kb.amount(limits.max_sums))
+        return
+    await _ask_card(message, state, amount)
+
+
+async def amount_all(callback: CallbackQuery, state: FSMContext, payouts: PayoutsService,
+                     callback_answer: CallbackAnswer) -> None:
+    limits = await payouts.withdraw_limits(callback.from_user.id)
+    if limits.max_sums < limits.min_sums:
+        alert(callback_answer, refused_text(PayoutRefused("below_min", min_sums=limits.min_sums)))
+        return
+    await _ask_card(callback.message, state, limits.max_sums)
+
+
+async def _ask_card(message: Message, state: FSMContext, amount: int) -> None:
+    await state.set_state(Cashback.card)
+    await state.update_data(amount=amount)
+    await message.answer(
+        _("Send the number of the UzCard or HUMO card to receive {amount} sum. I delete your message right away and "
+          "pass the number straight to the transfer service.").format(amount=format_sums(amount)),
+        reply_markup=kb.quit_step())
+
+
+async def card_typed(message: Message, state: FSMContext, payouts: PayoutsService, profile: Profile,
+                     bot: Bot) -> None:
+    """The number goes to PaySys now, in this update: it is never kept."""
+    await delete_secret(message, bot, _("the card number"))
+    data = await state.get_data()
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            payout = await payouts.prepare(profile.id, data["amount"], message.text or "", data["intent"])
+    except CardError as error:
+        await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
+                             reply_markup=kb.quit_step())
+        return
+    except PayoutRefused as error:
+        await state.clear()
+        await message.answer(refused_text(error), reply_markup=menu_kb.main_menu())
+        return
+    except ProviderRejected as error:  # PaySys refused: nothing was sent, the balance is released
+        await state.update_data(intent=new_flow()["intent"])  # another card is another payout
+        await message.answer(paysys_refused_text(error), reply_markup=kb.quit_step())
+        return
+    except (PayoutUnavailable, ProviderError) as error:
+        await state.update_data(intent=new_flow()["intent"])
+        await message.answer(provider_text(error) + "\n" + _("Send the card number again to retry."),
+                             reply_markup=kb.quit_step())
+        return
+    await _show(message, state, payout)
+
+
+async def _show(message: Message, state: FSMContext, payout: PayoutView) -> None:
+    if payout.outcome == "prepared":
+        await state.set_state(Cashback.confirm)
+        await message.answer(outcome_text(payout), reply_markup=kb.confirm(payout.id))
+        return
+    await state.clear()
+    await message.answer(outcome_text(payout), reply_markup=menu_kb.main_menu())
+
+
+async def confirm(callback: CallbackQuery, callback_data: PayoutCb, state: FSMContext, payouts: PayoutsService,
+                  bot: Bot, callback_answer: CallbackAnswer) -> None:
+    await _decide(callback, callback_data, state, payouts, bot, callback_answer, payouts.confirm)
+
+
+async def cancel(callback: CallbackQuery, callback_data: PayoutCb, state: FSMContext, payouts: PayoutsService,
+                 bot: Bot, callback_answer: CallbackAnswer) -> None:
+    await _decide(callback, callback_data, state, payouts, bot, callback_answer, payouts.cancel)
+
+
+async def _decide(callback: CallbackQuery, callback_data: PayoutCb, state: FSMContext, payouts: PayoutsService,
+                  bot: Bot, callback_answer: CallbackAnswer, step) -> None:
+    """Confirm or Cancel of a prepared payout. An old button (the payout moved on) shows where it is now."""
+    try:
+        current = await payouts.payout(callback.from_user.id, callback_data.id)
+    except PayoutRefused as error:
+        alert(callback_answer, refused_text(error))
+        return
+    if current.outcome != "prepared":
+        alert(callback_answer, _("This button is no longer active."))
+        await edit_message(callback, outcome_text(current), None)
+        return
+    await answer_now(callback, callback_answer)
+    async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
+        payout = await step(callback.from_user.id, callback_data.id)
+    if await state.get_state() == Cashback.confirm.state:
+        await state.clear()
+    await edit_message(callback, outcome_text(payout), None)
+
+
+async def quit_withdrawal(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await edit_message(callback, _("The withdrawal is cancelled. Nothing was sent."), None)
+
+
+async def step_hint(message: Message, state: FSMContext) -> None:
+    hints = {
+        Cashback.amount.state: _("Please type the amount as a number, e.g. 15000 or 15 000."),
+        Cashback.card.state: _("Please send the card number as text, 16 digits."),
+        Cashback.confirm.state: _("Please use the buttons: Confirm or Cancel."),
+    }
+    await message.answer(hints.get(await state.get_state(), _("Please use the buttons.")))
+
+
+def _amount_error(error: AmountError, minimum: int, maximum: int) -> str:
+    limits = dict(min=format_sums(minimum), max=format_sums(maximum))
+    return {
+        "below_min": _("Withdrawals start from {min} sum.").format(**limits),
+        "above_max": _("At most {max} sum can be withdrawn now.").format(**limits),
+        "whole_sums": _("Please type whole sums, without tiyin: e.g. 15000."),
+        "positive": _("The amount must be more than zero."),
+    }.get(error.code, _("Please type the amount as a number, e.g. 15000 or 15 000."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Registered())
+    router.callback_query.filter(Registered())
+
+    router.message.register(show, F.text == menu_kb.CASHBACK)
+    router.callback_query.register(withdraw, PayoutCb.filter(F.action == PayoutAction.withdraw))
+    router.callback_query.register(amount_all, PayoutCb.filter(F.action == PayoutAction.all), Cashback.amount)
+    router.callback_query.register(quit_withdrawal, PayoutCb.filter(F.action == PayoutAction.quit), Cashback())
+    router.callback_query.register(confirm, PayoutCb.filter(F.action == PayoutAction.confirm))
+    router.callback_query.register(cancel, PayoutCb.filter(F.action == PayoutAction.cancel))
+
+    router.message.register(amount_typed, Cashback.amount, F.text)
+    router.message.register(card_typed, Cashback.card, F.text)
+    router.message.register(step_hint, Cashback())
+    return router

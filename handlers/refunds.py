@@ -1,0 +1,124 @@
+"""Operator refunds: `/refund <payment id>` from an OPERATOR_IDS user in a private chat with the bot. The money goes
+back through a PaySys payout to the card the operator types (deleted at once, sent to PaySys in the same update);
+the paid bill stays paid, the cashback it earned is taken back, and its payer is told through the outbox."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router, html
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.chat.answers import alert, answer_now, delete_secret
+from bot.chat.answers import edit as edit_message
+from bot.domain.cards import CardError
+from bot.domain.intents import new_flow
+from bot.keyboards import cashback as kb
+from bot.keyboards.callbacks import RefundAction, RefundCb
+from bot.providers.errors import ProviderError, ProviderRejected
+from bot.services.payouts import PayoutRefused, PayoutsService, PayoutUnavailable
+from bot.states import Refund
+from bot.texts.cashback import outcome_text, paysys_refused_text, refund_target_text, refused_text
+from bot.texts.outcomes import provider_text, rule_text
+
+
+async def refund(message: Message, command: CommandObject, state: FSMContext, payouts: PayoutsService) -> None:
+    if message.chat.type != "private":
+        await message.answer(_("This command works only in a private chat with the bot."))
+        return
+    if not payouts.is_operator(message.from_user.id):
+        await message.answer(refused_text(PayoutRefused("not_operator")))
+        return
+    argument = (command.args or "").strip()
+    if not argument.isdigit() or len(argument) > 9:
+        await message.answer(html.quote(_("Usage: /refund <payment id>, e.g. /refund 125.")))
+        return
+    try:
+        target = await payouts.refund_target(message.from_user.id, int(argument))
+    except PayoutRefused as error:
+        await message.answer(refused_text(error))
+        return
+    await state.set_state(Refund.card)
+    await state.set_data({"refund_of": target.payment_id, "intent": new_flow()["intent"]})
+    await message.answer(refund_target_text(target), reply_markup=kb.refund_quit())
+
+
+async def card_typed(message: Message, state: FSMContext, payouts: PayoutsService, bot: Bot) -> None:
+    await delete_secret(message, bot, _("the card number"))
+    data = await state.get_data()
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
+            payout = await payouts.refund_prepare(message.from_user.id, data["refund_of"], message.text or "",
+                                                  data["intent"])
+    except CardError as error:
+        await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
+                             reply_markup=kb.refund_quit())
+        return
+    except PayoutRefused as error:
+        await state.clear()
+        await message.answer(refused_text(error))
+        return
+    except ProviderRejected as error:
+        await state.update_data(intent=new_flow()["intent"])
+        await message.answer(paysys_refused_text(error), reply_markup=kb.refund_quit())
+        return
+    except (PayoutUnavailable, ProviderError) as error:
+        await state.update_data(intent=new_flow()["intent"])
+        await message.answer(provider_text(error) + "\n" + _("Send the card number again to retry."),
+                             reply_markup=kb.refund_quit())
+        return
+    if payout.outcome == "prepared":
+        await state.set_state(Refund.confirm)
+        await message.answer(outcome_text(payout), reply_markup=kb.refund_confirm(payout.id))
+        return
+    await state.clear()
+    await message.answer(outcome_text(payout))
+
+
+async def decide(callback: CallbackQuery, callback_data: RefundCb, state: FSMContext, payouts: PayoutsService,
+                 bot: Bot, callback_answer: CallbackAnswer) -> None:
+    operator = callback.from_user.id
+    if callback.message.chat.type != "private" or not payouts.is_operator(operator):
+        alert(callback_answer, refused_text(PayoutRefused("not_operator")))
+        return
+    try:
+        current = await payouts.payout(operator, callback_data.id)
+    except PayoutRefused as error:
+        alert(callback_answer, refused_text(error))
+        return
+    if current.outcome != "prepared":
+        alert(callback_answer, _("This button is no longer active."))
+        await edit_message(callback, outcome_text(current), None)
+        return
+    await answer_now(callback, callback_answer)
+    step = payouts.refund_confirm if callback_data.action == RefundAction.confirm else payouts.refund_cancel
+    async with ChatActionSender.typing(bot=bot, chat_id=operator):
+        payout = await step(operator, callback_data.id)
+    if await state.get_state() == Refund.confirm.state:
+        await state.clear()
+    await edit_message(callback, outcome_text(payout), None)
+
+
+async def quit_refund(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await edit_message(callback, _("The refund is cancelled. Nothing was sent."), None)
+
+
+async def step_hint(message: Message, state: FSMContext) -> None:
+    if await state.get_state() == Refund.card.state:
+        await message.answer(_("Please send the card number as text, 16 digits."), reply_markup=kb.refund_quit())
+    else:
+        await message.answer(_("Please use the buttons: Confirm or Cancel."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(refund, Command("refund"))
+    router.callback_query.register(quit_refund, RefundCb.filter(F.action == RefundAction.quit), Refund())
+    router.callback_query.register(decide, RefundCb.filter(F.action.in_({RefundAction.confirm, RefundAction.cancel})))
+    router.message.register(card_typed, Refund.card, F.text)
+    router.message.register(step_hint, Refund())
+    return router
