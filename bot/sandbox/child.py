@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -43,7 +43,7 @@ from bot.sandbox.payme import PaymeSandbox
 from bot.sandbox.paysys import PaysysSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.settings import Settings
-from bot.storage.models import Payment, PaymentEvent
+from bot.storage.models import CashbackEntry, Payment, PaymentEvent
 
 __all__ = ["BOT_TOKEN", "BotChild", "BotLedger", "ChildFailed", "child_env", "describe_ledgers"]
 
@@ -304,6 +304,12 @@ class BotLedger:
             query = query.where(Payment.user_id == user_id)
         async with self._sessions()() as session:
             return list(await session.scalars(query))
+
+    async def cashback(self, user_id: int) -> int:
+        """The user's cashback balance in tiyin: the sum of their ledger entries."""
+        async with self._sessions()() as session:
+            total = await session.scalar(select(func.sum(CashbackEntry.amount)).where(CashbackEntry.user_id == user_id))
+            return int(total or 0)
 
     async def events(self, payment_id: int) -> list[tuple[str | None, str]]:
         """A payment's recorded moves (from_state, to_state), in order."""

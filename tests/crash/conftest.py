@@ -11,6 +11,7 @@ import pytest
 from bot.sandbox.child import BotChild, child_env
 from bot.sandbox.paylov import PaylovSandbox
 from bot.sandbox.payme import PaymeSandbox
+from bot.sandbox.paysys import PaysysSandbox
 from bot.sandbox.telegram import TelegramDouble
 from tests.conftest import AUDIT, BOT_TOKEN
 
@@ -19,7 +20,8 @@ CHILDREN = pytest.StashKey[list[BotChild]]()
 
 @pytest.fixture
 async def make_child(request: pytest.FixtureRequest, tmp_path: Path, telegram: TelegramDouble,
-                     paylov: PaylovSandbox, payme: PaymeSandbox) -> AsyncIterator[Callable[..., BotChild]]:
+                     paylov: PaylovSandbox, payme: PaymeSandbox,
+                     paysys: PaysysSandbox) -> AsyncIterator[Callable[..., BotChild]]:
     """make_child(database_url=None, args=(), **settings): a BotChild (not started) on the test's doubles, running
     `python -m bot *args`.
 
@@ -33,7 +35,7 @@ async def make_child(request: pytest.FixtureRequest, tmp_path: Path, telegram: T
             AUDIT.databases.append(database)  # scanned for card data after the suite
             database_url = f"sqlite+aiosqlite:///{database}"
         # At DEBUG, as the rest of the suite: what a child prints joins the log the card-data audit scans.
-        env = child_env(telegram=telegram, paylov=paylov, payme=payme, database_url=database_url,
+        env = child_env(telegram=telegram, paylov=paylov, payme=payme, paysys=paysys, database_url=database_url,
                         bot_token=BOT_TOKEN, **{"LOG_LEVEL": "DEBUG", **settings})
         child = BotChild(env, telegram=telegram, workdir=tmp_path / f"child-{len(children) + 1}", args=args)
         children.append(child)
