@@ -13,21 +13,19 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now, delete_secret
+from bot.chat.answers import alert, answer_now
 from bot.chat.answers import edit as edit_message
 from bot.chat.filters import Registered
-from bot.domain.cards import CardError
+from bot.chat.payouts import prepare_with_card
 from bot.domain.intents import new_flow
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
 from bot.keyboards import cashback as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import PayoutAction, PayoutCb
-from bot.providers.errors import ProviderError, ProviderRejected
-from bot.services.payouts import PayoutRefused, PayoutsService, PayoutUnavailable, PayoutView
+from bot.services.payouts import PayoutRefused, PayoutsService, PayoutView
 from bot.services.users import Profile
 from bot.states import Cashback
-from bot.texts.cashback import cashback_text, outcome_text, paysys_refused_text, refused_text
-from bot.texts.outcomes import provider_text, rule_text
+from bot.texts.cashback import cashback_text, outcome_text, refused_text
 
 
 async def show(message: Message, state: FSMContext, profile: Profile, payouts: PayoutsService) -> None:
@@ -86,29 +84,12 @@ async def _ask_card(message: Message, state: FSMContext, amount: int) -> None:
 async def card_typed(message: Message, state: FSMContext, payouts: PayoutsService, profile: Profile,
                      bot: Bot) -> None:
     """The number goes to PaySys now, in this update: it is never kept."""
-    await delete_secret(message, bot, _("the card number"))
-    data = await state.get_data()
-    try:
-        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-            payout = await payouts.prepare(profile.id, data["amount"], message.text or "", data["intent"])
-    except CardError as error:
-        await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
-                             reply_markup=kb.quit_step())
-        return
-    except PayoutRefused as error:
-        await state.clear()
-        await message.answer(refused_text(error), reply_markup=menu_kb.main_menu())
-        return
-    except ProviderRejected as error:  # PaySys refused: nothing was sent, the balance is released
-        await state.update_data(intent=new_flow()["intent"])  # another card is another payout
-        await message.answer(paysys_refused_text(error), reply_markup=kb.quit_step())
-        return
-    except (PayoutUnavailable, ProviderError) as error:
-        await state.update_data(intent=new_flow()["intent"])
-        await message.answer(provider_text(error) + "\n" + _("Send the card number again to retry."),
-                             reply_markup=kb.quit_step())
-        return
-    await _show(message, state, payout)
+    amount = (await state.get_data())["amount"]
+    payout = await prepare_with_card(
+        message, state, bot, lambda card, intent: payouts.prepare(profile.id, amount, card, intent),
+        retry_markup=kb.quit_step(), closed_markup=menu_kb.main_menu())
+    if payout is not None:
+        await _show(message, state, payout)
 
 
 async def _show(message: Message, state: FSMContext, payout: PayoutView) -> None:

@@ -12,17 +12,15 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now, delete_secret
+from bot.chat.answers import alert, answer_now
 from bot.chat.answers import edit as edit_message
-from bot.domain.cards import CardError
+from bot.chat.payouts import prepare_with_card
 from bot.domain.intents import new_flow
 from bot.keyboards import cashback as kb
 from bot.keyboards.callbacks import RefundAction, RefundCb
-from bot.providers.errors import ProviderError, ProviderRejected
-from bot.services.payouts import PayoutRefused, PayoutsService, PayoutUnavailable
+from bot.services.payouts import PayoutRefused, PayoutsService
 from bot.states import Refund
-from bot.texts.cashback import outcome_text, paysys_refused_text, refund_target_text, refused_text
-from bot.texts.outcomes import provider_text, rule_text
+from bot.texts.cashback import outcome_text, refund_target_text, refused_text
 
 
 async def refund(message: Message, command: CommandObject, state: FSMContext, payouts: PayoutsService) -> None:
@@ -47,28 +45,11 @@ async def refund(message: Message, command: CommandObject, state: FSMContext, pa
 
 
 async def card_typed(message: Message, state: FSMContext, payouts: PayoutsService, bot: Bot) -> None:
-    await delete_secret(message, bot, _("the card number"))
-    data = await state.get_data()
-    try:
-        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-            payout = await payouts.refund_prepare(message.from_user.id, data["refund_of"], message.text or "",
-                                                  data["intent"])
-    except CardError as error:
-        await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
-                             reply_markup=kb.refund_quit())
-        return
-    except PayoutRefused as error:
-        await state.clear()
-        await message.answer(refused_text(error))
-        return
-    except ProviderRejected as error:
-        await state.update_data(intent=new_flow()["intent"])
-        await message.answer(paysys_refused_text(error), reply_markup=kb.refund_quit())
-        return
-    except (PayoutUnavailable, ProviderError) as error:
-        await state.update_data(intent=new_flow()["intent"])
-        await message.answer(provider_text(error) + "\n" + _("Send the card number again to retry."),
-                             reply_markup=kb.refund_quit())
+    bill = (await state.get_data())["refund_of"]
+    payout = await prepare_with_card(
+        message, state, bot, lambda card, intent: payouts.refund_prepare(message.from_user.id, bill, card, intent),
+        retry_markup=kb.refund_quit())
+    if payout is None:
         return
     if payout.outcome == "prepared":
         await state.set_state(Refund.confirm)

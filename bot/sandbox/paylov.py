@@ -25,6 +25,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.sandbox import paylov_catalogue as data
+from bot.sandbox.card_rules import luhn, mask_digits, mask_pan
 from bot.sandbox.faults import Fault
 from bot.sandbox.server import EmulatorServer
 
@@ -34,7 +35,6 @@ DEFAULT_PHONE = "+998900000000"
 MAX_OTP_FAILURES = 3
 # Routes with an id in the path: calls("servicePayment/fields/") must find "/servicePayment/fields/<id>/".
 _DYNAMIC_PREFIXES = ("/servicePayment/fields/", "/merchant/userCard/getCard/")
-_LONG_DIGITS = re.compile(r"\d{12,19}")
 BODY = web.RequestKey("body", object)  # the parsed JSON body, read once by the middleware
 
 MESSAGES = {
@@ -102,7 +102,7 @@ class LedgerEntry:
         # Bodies hold test card numbers: keep them out of assertion messages and logs.
         text = (f"LedgerEntry(method={self.method!r}, path={self.path!r}, query={self.query!r}, body={self.body!r}, "
                 f"status={self.status!r}, response={self.response!r}, fault={self.fault!r})")
-        return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "******" + m.group()[-4:], text)
+        return mask_digits(text)
 
 
 @dataclass
@@ -463,7 +463,7 @@ class PaylovSandbox(EmulatorServer):
         q = request.query
         begin, end = _date_filter(q.get("beginDate"), "beginDate"), _date_filter(q.get("endDate"), "endDate", end=True)
         rows = [{"id": tx.id, "userId": tx.user_id,
-                 "cardNumber": _mask_pan(tx.paid_with.number) if tx.paid_with else None,
+                 "cardNumber": mask_pan(tx.paid_with.number) if tx.paid_with else None,
                  "owner": data.CARD_OWNER if tx.paid_with else None, "amount": tx.amount, "date": tx.payed_at,
                  "serviceId": tx.service_id}
                 for tx in self._transactions.values() if tx.status == "paid"] + [dict(row) for row in self._outside]
@@ -499,7 +499,7 @@ class PaylovSandbox(EmulatorServer):
             if outcome != "ok":
                 raise _Reject(outcome)
         else:
-            if not (len(number) == 16 and number.isdigit() and _luhn(number)):
+            if not (len(number) == 16 and number.isdigit() and luhn(number)):
                 raise _Reject("pan_not_valid")
             if not number.startswith(data.SUPPORTED_PREFIXES):
                 raise _Reject("card_is_not_supported")
@@ -680,7 +680,7 @@ def _card_json(card: _Card, *, nested_status: bool = False) -> dict:
     status = {"sms_info": True, "is_active": True, "status_message": "Карта активна"}
     uzcard = card.number.startswith("8600")
     return {"userId": card.user_id, "cardId": card.card_id, "owner": data.CARD_OWNER, "cardName": card.name,
-            "number": _mask_pan(card.number), "balance": card.balance, "expireDate": card.expire,
+            "number": mask_pan(card.number), "balance": card.balance, "expireDate": card.expire,
             "bankId": card.number[4:6], "vendor": "UZCARD" if uzcard else "HUMO",
             "processing": "uzcard" if uzcard else "humo",
             "status": {"result": status} if nested_status else status}
@@ -695,16 +695,6 @@ def _mask_phone(phone: str) -> str:
     return "*" * (len(digits) - 4) + digits[-4:]
 
 
-def _mask_pan(number: str) -> str:
-    return number[:6] + "******" + number[-4:]
-
-
-def _luhn(number: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        n = int(char) * (2 if index % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
 
 
 def _provider_time(moment: datetime) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.card_rules import luhn, mask_digits, mask_pan
 from bot.sandbox.faults import Fault
 from bot.sandbox.server import EmulatorServer
 
@@ -114,7 +115,6 @@ LANGUAGES = ("ru", "uz", "en")
 # Account titles as the merchant's cashbox would name them: (ru, uz). Any other key is titled by its own name.
 ACCOUNT_TITLES = {"transaction": ("Номер чека", "Chek raqami"), "order_id": ("Номер заказа", "Buyurtma raqami")}
 
-_LONG_DIGITS = re.compile(r"\d{12,19}")
 _TOKEN = re.compile(r"\b([0-9a-f]{24})_[A-Za-z0-9]+")
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -141,7 +141,7 @@ class LedgerEntry:
                 f"auth={self.auth!r}, body={self.body!r}, status={self.status!r}, response={self.response!r}, "
                 f"fault={self.fault!r})")
         text = _TOKEN.sub(lambda m: m.group(1) + "_***", text)
-        return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "******" + m.group()[-4:], text)
+        return mask_digits(text)
 
 
 @dataclass
@@ -366,7 +366,7 @@ class PaymeSandbox(EmulatorServer):
             if outcome is not None:
                 raise _Reject(outcome)
         else:
-            if len(number) != 16 or not _luhn(number) or not number.startswith(SUPPORTED_PREFIXES):
+            if len(number) != 16 or not luhn(number) or not number.startswith(SUPPORTED_PREFIXES):
                 raise _Reject("card_number")
             self._check_expiry(expire)
             balance = DEFAULT_BALANCE
@@ -523,7 +523,7 @@ class PaymeSandbox(EmulatorServer):
             "operation": -1, "category": None, "error": None, "description": receipt.description,
             "detail": receipt.detail, "amount": receipt.amount, "currency": 860, "commission": 0,
             "account": account,
-            "card": None if card is None else {"number": _mask_pan(card.number),
+            "card": None if card is None else {"number": mask_pan(card.number),
                                                "expire": card.expire[2:] + card.expire[:2]},
             "merchant": {"_id": self.merchant_id, "name": "sandbox", "organization": "ЧП «Sandbox»", "address": "",
                          "business_id": "5e730e740b852a417aa49cea",
@@ -571,21 +571,11 @@ def _text(params: dict, name: str) -> str:
 
 def _card_json(card: _Card) -> dict:
     """Seed 000's card: expire shown as MM/YY."""
-    return {"number": _mask_pan(card.number), "expire": f"{card.expire[:2]}/{card.expire[2:]}", "token": card.token,
+    return {"number": mask_pan(card.number), "expire": f"{card.expire[:2]}/{card.expire[2:]}", "token": card.token,
             "recurrent": card.recurrent, "verify": card.verified, "type": CARD_TYPE}
 
-
-def _mask_pan(number: str) -> str:
-    return number[:6] + "******" + number[-4:]
 
 
 def _mask_phone(phone: str) -> str:
     return phone[:5] + "*" * (len(phone) - 7) + phone[-2:]
 
-
-def _luhn(number: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        n = int(char) * (2 if index % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from bot.sandbox.card_rules import luhn, mask_digits, mask_pan
 from bot.sandbox.faults import Fault, Hold, Mode
 from bot.sandbox.server import EmulatorServer
 
@@ -85,7 +86,6 @@ ERRORS: dict[str, tuple[int, str]] = {
     "too_many_requests": (-20029, "Too many requests"),  # the body of a 429
 }
 
-_LONG_DIGITS = re.compile(r"\d{12,19}")
 _DATE = re.compile(r"(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])\.\d{4}")
 
 
@@ -113,7 +113,7 @@ class LedgerEntry:
         # Bodies hold card numbers: keep them out of assertion messages and logs.
         text = (f"LedgerEntry(method={self.method!r}, http_method={self.http_method!r}, auth={self.auth!r}, "
                 f"body={self.body!r}, status={self.status!r}, response={self.response!r}, fault={self.fault!r})")
-        return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "******" + m.group()[-4:], text)
+        return mask_digits(text)
 
 
 @dataclass
@@ -205,7 +205,7 @@ class PaysysSandbox(EmulatorServer):
         p = self._by_partner[partner_transaction_id]
         return {"transaction_id": p.transaction_id, "partner_transaction_id": p.partner_transaction_id,
                 "status": p.status, "confirmed": p.confirmed, "debited": p.debited, "amount": p.amount,
-                "total": p.total, "date": p.created, "card": _mask(p.card)}
+                "total": p.total, "date": p.created, "card": mask_pan(p.card)}
 
     def sign(self, timestamp_ms: int | None = None) -> str:
         """A valid Auth header on the emulator's clock, for raw requests in tests."""
@@ -372,7 +372,7 @@ class PaysysSandbox(EmulatorServer):
             _doc(params["doc"])
         elif "doc" in params:
             raise _Reject("doc_not_allowed")  # seed 004: "otherwise you cannot send the parameter"
-        if len(card) != 16 or not card.startswith(SUPPORTED_PREFIXES) or not _luhn(card):
+        if len(card) != 16 or not card.startswith(SUPPORTED_PREFIXES) or not luhn(card):
             raise _Reject("card_invalid")
         scenario, name, phone = TEST_CARDS.get(card, OTHER_CARD)
         if scenario == "blocked":
@@ -387,7 +387,7 @@ class PaysysSandbox(EmulatorServer):
         self._next_id += 1
         self._payouts[payout.transaction_id] = self._by_partner[partner_id] = payout
         return {"transaction_id": payout.transaction_id, "partner_transaction_id": partner_id,
-                "masked_phone_number": _mask_phone(phone), "recipient_card": _mask(card), "recipient_name": name,
+                "masked_phone_number": _mask_phone(phone), "recipient_card": mask_pan(card), "recipient_name": name,
                 "amount": amount, "commission": self.commission, "total": total}
 
     async def _confirm(self, params: dict) -> dict:
@@ -414,7 +414,7 @@ class PaysysSandbox(EmulatorServer):
     async def _check(self, params: dict) -> dict:
         payout = self._find(params, "partner_transaction_id", self._by_partner)
         return {"status": payout.status, "transaction_id": payout.transaction_id,
-                "card_number": _mask(payout.card), "amount": payout.amount}
+                "card_number": mask_pan(payout.card), "amount": payout.amount}
 
     async def _cancel(self, params: dict) -> bool:
         """Only a prepared, unconfirmed payout: nothing was debited, so nothing is credited."""
@@ -431,7 +431,7 @@ class PaysysSandbox(EmulatorServer):
         rows = sorted((p for p in self._payouts.values() if start <= p.created <= end),
                       key=lambda p: (p.created, p.transaction_id))
         return [{"status": p.status, "transaction_id": p.transaction_id,
-                 "partner_transaction_id": p.partner_transaction_id, "recipient_card_number": _mask(p.card),
+                 "partner_transaction_id": p.partner_transaction_id, "recipient_card_number": mask_pan(p.card),
                  "recipient_name": p.recipient_name, "amount": p.amount, "commission_amount": p.total - p.amount,
                  "date": p.created} for p in rows]
 
@@ -500,18 +500,8 @@ def _doc(doc: Any) -> None:
         raise _Reject("bad_params", "doc.mrz")
 
 
-def _mask(number: str) -> str:
-    return number[:6] + "******" + number[-4:]
-
 
 def _mask_phone(phone: str) -> str:
     """+998901234550 -> +99890*****50, as the seed shows it."""
     return phone[:6] + "*" * (len(phone) - 8) + phone[-2:]
 
-
-def _luhn(number: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        n = int(char) * (2 if index % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
