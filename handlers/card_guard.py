@@ -20,10 +20,15 @@ async def card_number_elsewhere(message: Message, bot: Bot) -> None:
                            "numbers in the chat except in “Add a card”. Send what I asked for and we go on."))
 
 
-async def secret_in_the_menu(message: Message, bot: Bot) -> None:
+async def secret_out_of_step(message: Message, bot: Bot) -> None:
     await delete_secret(message, bot, _("the code"))
-    await message.answer(_("That looked like a confirmation code or a card expiry, so I deleted it: nothing is "
-                           "waiting for one now. To search, type a service name."))
+    await message.answer(_("That looked like a confirmation code or a card expiry, so I deleted it: this step does "
+                           "not need one. Send what I asked for, or open the menu."))
+
+
+# Steps whose own handler takes (and judges) a short number or an expiry: an account, an amount, a code, the card.
+TAKES_DIGITS = (Pay.form, Pay.amount, Pay.code, AddCard.expiry, AddCard.number, AddCard.code, Cashback.amount,
+                Cashback.card, Refund.card)
 
 
 def create_router() -> Router:
@@ -31,7 +36,6 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(card_number_elsewhere, F.text.func(holds_card_number) | F.caption.func(holds_card_number),
                             ~StateFilter(AddCard.number, Cashback.card, Refund.card))
-    # Where free text is a search (the menu, the catalogue), a code or an expiry would be echoed as a query.
-    router.message.register(secret_in_the_menu, F.text.func(looks_like_code_or_expiry),
-                            StateFilter(None, Pay.browse))
+    # A code or an expiry typed at a step that takes no such thing (the menu's search would echo it as a query).
+    router.message.register(secret_out_of_step, F.text.func(looks_like_code_or_expiry), ~StateFilter(*TAKES_DIGITS))
     return router

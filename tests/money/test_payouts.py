@@ -57,7 +57,8 @@ async def user_with_bill(services: Services, user_id: int, amount: int = 250_000
                     cashback_percent=services.settings.CASHBACK_PERCENT)
     bill = await ledger.open(intent_key=key(), user_id=user_id, service_id="hot-water", service_name="Hot water",
                              account={"account": "10000002"}, account_display=[], amount=amount, card_id=None,
-                             provider_card_id="card", card_masked="860006******6311", rail="paylov")
+                             provider_card_id="paylov-card-of-a-test-bill", card_masked="860006******6311",
+                             rail="paylov")
     bill = await ledger.claim(bill, S.draft, S.creating)
     bill = await ledger.move(bill, S.created, transaction_id=f"t-{bill.id}")
     bill = await ledger.claim(bill, S.created, S.paying)

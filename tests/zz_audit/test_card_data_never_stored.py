@@ -154,6 +154,9 @@ def rows() -> list[Row]:
     return found
 
 
+MIN_TOKEN = 12  # a provider's card id is longer; a shorter value saved by a test is a placeholder, not a secret
+
+
 @cache
 def tokens() -> frozenset[str]:
     """Every card token and card id the bots saved (Payme tokens are also found by their shape)."""
@@ -170,7 +173,8 @@ def phones() -> frozenset[str]:
 def shapeless_tokens() -> tuple[str, ...]:
     """Saved card ids that are neither a Payme token nor a UUID (the merchant's settlement card): looked up one by
     one, the others by their shape."""
-    return tuple(token for token in tokens() if not UUID.fullmatch(token) and not PAYME_TOKEN.fullmatch(token))
+    return tuple(token for token in tokens()
+                 if not UUID.fullmatch(token) and not PAYME_TOKEN.fullmatch(token) and len(token) >= MIN_TOKEN)
 
 
 def tokens_in(text: str) -> set[str]:
