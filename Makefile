@@ -9,8 +9,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup locales bench clean
 
+# `make demo DEMO_USER=1002` chats as another Telegram user; DEMO_KEEP=1 keeps the last run's database and cards.
+DEMO_USER ?= 1001
 demo: setup
-	$(BIN)/python -m bot demo
+	$(BIN)/python -m bot demo --user-id $(DEMO_USER)
 
 # The kill tests (tests/crash) mostly wait on the bot processes they start and kill: they run beside the rest of
 # the suite, each run with its own PostgreSQL and its own card-data audit (tests/zz_audit); either failing fails.

@@ -4,7 +4,11 @@ Subcommands: `demo` (a chat in this terminal against the Telegram double and san
 `migrate` (bring DATABASE_URL's schema to the newest revision and exit: a deploy step), `worker` (only the
 background jobs, no updates: beside the replicas that serve updates) and
 `reconcile --date YYYY-MM-DD` (a day's Payme receipts and Paylov transactions against the ledger; exit 1 on a
-mismatch).
+mismatch) and `healthcheck` (database reachable and migrated, Redis when set, the Bot API: exit 0, or one line and
+exit 1, as Docker's HEALTHCHECK reads it).
+
+Polling and the worker start only after the start-up checks (bot/runtime/startup.py): a bad setting or anything
+unreachable stops the start with one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run only the background jobs (settlement, reminders, reconciliation)")
     reconcile = sub.add_parser("reconcile", help="compare a day's provider records with the ledger")
     reconcile.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD, Tashkent")
+    sub.add_parser("healthcheck", help="database, Redis when set and the Bot API: exit 0 healthy, 1 not (one line)")
     args = parser.parse_args(argv)
+
+    if args.command == "healthcheck":
+        from bot.runtime.startup import run_healthcheck
+
+        return run_healthcheck()
 
     try:
         if args.command == "demo":
@@ -46,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
             setup_logging("WARNING")
             return asyncio.run(run_reconcile(settings, args.date))
+        if args.command in (None, "worker"):  # before polling or the jobs: one line and exit 2 if anything is wrong
+            from bot.runtime.startup import check_startup
+
+            asyncio.run(check_startup(settings))
         if args.command == "worker":
             from bot.runtime.worker import run_worker
 

@@ -36,6 +36,7 @@ from bot.middlewares.features import FeaturesMiddleware
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.payment_exit import PaymentExitMiddleware
+from bot.middlewares.sandbox_banner import SandboxBanner, shows_test_mode
 from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
 from bot.providers.paylov import PaylovClient
@@ -59,7 +60,15 @@ from handlers import build_routers
 
 logger = logging.getLogger(__name__)
 
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+def _locales() -> Path:
+    """The compiled catalogs: an installed wheel carries them in the package (bot/locales, compiled by the build);
+    the source tree (and an editable install) has them at the repository's top level, compiled by `make locales`."""
+    packaged = Path(__file__).resolve().parent / "locales"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "locales"
+
+
+LOCALES = _locales()
 
 # The operator named as the sender of sandbox payouts when PAYSYS_SENDER_* are not set.
 SANDBOX_SENDER = ("SANDBOXOV", "OPERATOR")
@@ -243,11 +252,14 @@ def build_bot(settings: Settings) -> Bot:
     session = None
     if settings.TELEGRAM_API_URL:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL.rstrip("/")))
-    return Bot(
+    bot = Bot(
         token=settings.BOT_TOKEN.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    if shows_test_mode(settings):  # emulated money in front of real people: every message says so
+        bot.session.middleware(SandboxBanner())
+    return bot
 
 
 def build_storage(settings: Settings, services: Services) -> tuple[BaseStorage, BaseEventIsolation]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
@@ -77,9 +78,9 @@ class Settings(DatabaseSettings):
     ALLOW_TEST_CARDS: bool = Field(default=False, description="accept the seed's non-UzCard/HUMO test card numbers")
     CARD_CODE_RESEND_WAIT: int = Field(default=60, ge=0, description="seconds before a new SMS code may be asked")
 
-    STATUS_CHECK_INTERVALS: tuple[float, ...] = Field(
-        default=(10, 30, 60, 300, 900, 3600), description="seconds between status checks of an unsettled payment"
-    )
+    STATUS_CHECK_INTERVALS: Annotated[tuple[Annotated[float, Field(gt=0)], ...], NoDecode] = Field(
+        default=(10, 30, 60, 300, 900, 3600), min_length=1,
+        description="seconds between status checks of an unsettled payment: \"10,30\" or a JSON list")
     STATUS_GIVE_UP_AFTER: float = Field(default=86400, gt=0, description="seconds after which the worker stops asking")
     PAYING_STALE_AFTER: float = Field(
         default=60, gt=0, description="a claim on a payment (a provider call in flight) lasts this long; then the "
@@ -91,6 +92,9 @@ class Settings(DatabaseSettings):
     OPERATOR_CHAT_ID: int | None = Field(default=None, description="where the daily reconciliation is reported")
     RECONCILE_HOUR: int = Field(default=6, ge=0, le=23, description="Tashkent hour after which yesterday is reconciled")
     RECONCILE_TICK: float = Field(default=600, gt=0, description="seconds between looks for a due reconciliation")
+    TEST_MODE_BANNER: Literal["auto", "always"] = Field(
+        default="auto", description="with PROVIDERS=sandbox, every message starts with \"TEST MODE — no real money\": "
+                                    "auto when TELEGRAM_API_URL is not loopback, always also when it is")
 
     @model_validator(mode="after")
     def _live_needs_credentials(self) -> Settings:
@@ -120,14 +124,23 @@ class Settings(DatabaseSettings):
             raise ValueError("give a decimal string such as \"1.5\", not a float")
         return value
 
-    @field_validator("OPERATOR_IDS", mode="before")
+    @field_validator("OPERATOR_IDS", "STATUS_CHECK_INTERVALS", mode="before")
     @classmethod
-    def _operator_ids(cls, value: object) -> object:
-        """The environment gives "1,2" (or "[1, 2]", or nothing); code may give a list."""
-        if isinstance(value, int) and not isinstance(value, bool):
+    def _list_setting(cls, value: object) -> object:
+        """The environment gives a comma list ("1,2") or a JSON list ("[1, 2]"); code may give a list or one value.
+        (NoDecode on the field: pydantic-settings would otherwise take the text as JSON only.)"""
+        if isinstance(value, int | float) and not isinstance(value, bool):
             return (value,)
         if isinstance(value, str):
-            text = value.strip().strip("[]")
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    parsed = json.loads(text)
+                except ValueError:
+                    raise ValueError("give a comma list (10,30) or a JSON list ([10, 30])") from None
+                if not isinstance(parsed, list):
+                    raise ValueError("give a comma list (10,30) or a JSON list ([10, 30])")
+                return tuple(parsed)
             return tuple(part.strip() for part in text.split(",") if part.strip())
         return value
 
@@ -179,8 +192,11 @@ def load_settings(kind: type[S] = Settings, **overrides: object) -> S:
         return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = ".".join(str(part) for part in error["loc"])
+        name = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
         message = error["msg"].removeprefix("Value error, ")
+        items = [part for part in error["loc"] if isinstance(part, int)]  # a list setting's bad item, from 1
+        if items:
+            message = f"item {items[0] + 1}: {message}"
         if not name:  # a rule across settings names its setting in the message
             raise SettingsError(f"setting {message}") from None
         if error["type"] == "missing":

@@ -181,9 +181,10 @@ class BotChild:
 
     async def ready(self) -> None:
         """Long polling: the double has seen a getUpdates since this start (migrations and startup are done).
-        `worker` serves no updates: its getMe, asked once the database is migrated, says it is up."""
+        `worker` serves no updates: its own getMe, asked once its services are open, says it is up (the first
+        getMe of a start is the start-up check's, bot/runtime/startup.py)."""
         if self.args[:1] == ("worker",):
-            await self.telegram.wait_for(lambda: len(self.telegram.calls_of("getMe")) > self._get_me_before,
+            await self.telegram.wait_for(lambda: len(self.telegram.calls_of("getMe")) > self._get_me_before + 1,
                                          timeout=None)
             return
         await self.telegram.wait_for(lambda: self.telegram.polls_started > self._polls_before, timeout=None)

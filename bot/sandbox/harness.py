@@ -17,9 +17,11 @@ from bot.settings import Settings
 
 
 class BotProcess:
-    def __init__(self, settings: Settings, *, today: Callable[[], date] | None = None) -> None:
+    def __init__(self, settings: Settings, *, today: Callable[[], date] | None = None,
+                 on_services: Callable[[Services], None] | None = None) -> None:
         self.settings = settings
         self.today = today
+        self.on_services = on_services  # called once the services (sandboxes too) are up, before any job or update
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
         self._stack: AsyncExitStack | None = None
@@ -27,20 +29,27 @@ class BotProcess:
 
     async def start(self) -> BotProcess:
         self._stack = AsyncExitStack()
-        self.services = await self._stack.enter_async_context(open_services(self.settings, today=self.today))
-        bot = build_bot(self.services.settings)
-        self._stack.push_async_callback(bot.session.close)
-        self.dispatcher = build_dispatcher(self.services.settings, self.services)
-        started = asyncio.Event()
-        self.dispatcher.startup.register(started.set)
-        self._task = asyncio.create_task(
-            self.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=2)
-        )
-        waiter = asyncio.create_task(started.wait())
-        await asyncio.wait({waiter, self._task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        if self._task.done():  # polling died during start-up: surface its error
-            waiter.cancel()
-            await self._task
+        try:
+            self.services = await self._stack.enter_async_context(open_services(self.settings, today=self.today))
+            if self.on_services is not None:
+                self.on_services(self.services)
+            bot = build_bot(self.services.settings)
+            self._stack.push_async_callback(bot.session.close)
+            self.dispatcher = build_dispatcher(self.services.settings, self.services)
+            started = asyncio.Event()
+            self.dispatcher.startup.register(started.set)
+            self._task = asyncio.create_task(
+                self.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=2)
+            )
+            waiter = asyncio.create_task(started.wait())
+            await asyncio.wait({waiter, self._task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            if self._task.done():  # polling died during start-up: surface its error
+                waiter.cancel()
+                await self._task
+        except Exception:  # nothing started is left running: the emulators and the database close again
+            self._task = None
+            await self._stack.aclose()
+            raise
         return self
 
     async def stop(self) -> None:

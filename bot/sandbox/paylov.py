@@ -18,7 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -247,6 +247,30 @@ class PaylovSandbox(EmulatorServer):
         tx = self._transactions[transaction_id]
         return {"status": tx.status, "amount": tx.amount, "account": dict(tx.account), "cardId": tx.card_id,
                 "service": tx.service_id}
+
+    # ---- state kept between demo runs (DEMO_KEEP) ------------------------------------------------------------------
+
+    def dump(self) -> dict:
+        """Saved cards and transactions as JSON, for load() in a later run. Numbers are kept masked: nothing here
+        shows more of a card than its first six and last four digits."""
+        cards = [_masked(asdict(card)) for card in self._cards.values()]
+        transactions = []
+        for tx in self._transactions.values():
+            row = asdict(tx)
+            row["paid_with"] = row["paid_with"] and _masked(row["paid_with"])
+            transactions.append(row)
+        return {"cards": cards, "transactions": transactions}
+
+    def load(self, state: dict) -> None:
+        """What dump() gave; a saved card pays again, an earlier payment keeps its status."""
+        for row in state.get("cards", []):
+            self._cards[row["card_id"]] = _Card(**row)
+        for row in state.get("transactions", []):
+            paid_with = row.pop("paid_with")
+            tx = _Transaction(**row, paid_with=paid_with and (self._cards.get(paid_with["card_id"])
+                                                                 or _Card(**paid_with)))
+            tx.settle = tuple(tx.settle) if tx.settle else None
+            self._transactions[tx.id] = tx
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 
@@ -674,6 +698,10 @@ def _echo(service: dict, account: dict[str, str]) -> list[dict]:
             value = next(v["title"] for v in f["values"] if v["value"] == value)
         items.append({"name": f["name"], "value": value, "title": f["title"]})
     return items
+
+
+def _masked(card: dict) -> dict:
+    return {**card, "number": mask_pan(card["number"])}
 
 
 def _card_json(card: _Card, *, nested_status: bool = False) -> dict:

@@ -30,7 +30,7 @@ import secrets
 import string
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -239,6 +239,31 @@ class PaymeSandbox(EmulatorServer):
     def receipt(self, receipt_id: str) -> dict:
         """The receipt as receipts.get would show it, without counting as a get."""
         return self._receipt_json(self._receipts[receipt_id])
+
+    # ---- state kept between demo runs (DEMO_KEEP) ------------------------------------------------------------------
+
+    def dump(self) -> dict:
+        """Cards (every token issued, which of them are live) and receipts as JSON, for load() in a later run.
+        Numbers are kept masked: nothing here shows more of a card than its first six and last four digits."""
+        receipts = []
+        for receipt in self._receipts.values():
+            row = asdict(receipt)
+            row["card"] = receipt.card.token if receipt.card else None
+            receipts.append(row)
+        return {"cards": [{**asdict(card), "number": mask_pan(card.number)} for card in self._issued.values()],
+                "live": list(self._cards), "receipts": receipts}
+
+    def load(self, state: dict) -> None:
+        """What dump() gave; a saved token pays again, an earlier receipt keeps its state."""
+        for row in state.get("cards", []):
+            self._issued[row["token"]] = _Card(**row)
+        for token in state.get("live", []):
+            self._cards[token] = self._issued[token]
+        for row in state.get("receipts", []):
+            receipt = _Receipt(**{**row, "card": self._issued.get(row["card"] or "")})
+            receipt.account = [tuple(pair) for pair in receipt.account]
+            receipt.seq = len(self._receipts)
+            self._receipts[receipt.id] = receipt
 
     # ---- plumbing --------------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from email.utils import format_datetime
@@ -206,6 +206,19 @@ class PaysysSandbox(EmulatorServer):
         return {"transaction_id": p.transaction_id, "partner_transaction_id": p.partner_transaction_id,
                 "status": p.status, "confirmed": p.confirmed, "debited": p.debited, "amount": p.amount,
                 "total": p.total, "date": p.created, "card": mask_pan(p.card)}
+
+    def dump(self) -> dict:
+        """Payouts (card numbers masked), the next id and the deposit as JSON, for load() in a later run."""
+        return {"payouts": [{**asdict(p), "card": mask_pan(p.card)} for p in self._payouts.values()],
+                "next_id": self._next_id, "deposit": self.deposit}
+
+    def load(self, state: dict) -> None:
+        """What dump() gave: an earlier payout is still checked, a new one gets a fresh id."""
+        for row in state.get("payouts", []):
+            payout = _Payout(**row)
+            self._payouts[payout.transaction_id] = self._by_partner[payout.partner_transaction_id] = payout
+        self._next_id = max(self._next_id, state.get("next_id", self._next_id))
+        self.deposit = state.get("deposit", self.deposit)
 
     def sign(self, timestamp_ms: int | None = None) -> str:
         """A valid Auth header on the emulator's clock, for raw requests in tests."""

@@ -2,8 +2,9 @@
 
 Each step is a line: a number presses that button (inline buttons of the newest message first, then the reply
 keyboard; a number past the last button is sent as text, so card numbers and codes still work), `press: <label>`
-or `tap: <label>` names a button, `say: <text>` sends text as is, `/contact` shares the phone, `/quit` leaves;
-anything else is sent as text. Typed (interactive) or from a script, where each step waits for the bot's answer
+or `tap: <label>` names a button, `say: <text>` sends text as is, `wait: <text>` waits until the bot has sent or
+edited a message containing it since the last step sent (for answers that come in more than one message),
+`/contact` shares the phone, `/quit` leaves; anything else is sent as text. Typed (interactive) or from a script, where each step waits for the bot's answer
 and a step naming a missing button ends the run with exit code 1.
 """
 
@@ -20,6 +21,7 @@ from typing import TextIO
 from bot.sandbox.telegram import ButtonNotFound, FakeUser, Msg
 
 _NAMED = re.compile(r"(press|tap):\s*(.+)")
+QUIET_WAIT = 3600.0  # seconds the printer waits for news before it looks again (woken by any change before that)
 
 
 class _Quit(Exception):
@@ -36,6 +38,7 @@ class ChatView:
         self._shown: dict[int, tuple] = {}
         self._alerts = 0
         self._keyboard: tuple[int, list[list[str]] | None] | None = None  # (first number, labels) last shown
+        self.closed = False  # set before the printer (follow) is cancelled
 
     def choices(self) -> list[tuple[str, str]]:
         """What each number means now: ("press", label) for the newest message, then ("tap", label)."""
@@ -69,8 +72,13 @@ class ChatView:
         self._print_keyboard(len(newest.labels) if newest else 0)
 
     async def follow(self) -> None:
-        while True:
-            await self.user.wait_for(self.has_news, timeout=None)
+        """Prints each change as it comes, for as long as the chat lasts: a quiet spell (FakeUser.wait_for gives
+        up after its patience) is only waited out again, so a reader who takes their time still sees the answers.
+        Ends when cancelled, or at the next change once `closed` is set: Python 3.11's asyncio.wait_for may swallow
+        a cancel that comes as the chat changes."""
+        while not self.closed:
+            with suppress(TimeoutError):
+                await self.user.wait_for(self.has_news, timeout=QUIET_WAIT)
             self.flush()
 
     def _print_message(self, m: Msg, *, numbered: bool, edited: bool) -> None:
@@ -124,7 +132,7 @@ async def run_terminal(
     answer_timeout: float = 10.0, open_web_app: Callable[[str], str] | None = None,
 ) -> int:
     """Interactive when input_lines is None (stdin; the terminal shows what you type), scripted otherwise
-    (steps are echoed when echo is set). Returns 0, or 1 when a scripted step names a missing button."""
+    (steps are echoed when echo is set). Returns 0, or 1 when a scripted step names a missing button or fails."""
     view = ChatView(user, out, open_web_app)
     view.flush()
     printer = asyncio.create_task(view.follow())
@@ -143,6 +151,8 @@ async def run_terminal(
                 problem, answer = await _run_step(user, view, line, wait=answer_timeout if scripted else None)
             except _Quit:
                 return 0
+            except Exception as exc:  # one line, never a traceback in the chat; a script stops, a person goes on
+                problem, answer = f"the step failed: {type(exc).__name__}", None
             if problem and scripted:
                 print(f"step {step} ({line}): {problem}", file=out, flush=True)
                 return 1
@@ -156,6 +166,7 @@ async def run_terminal(
                 view.flush()
         return 0
     finally:
+        view.closed = True
         printer.cancel()
         with suppress(asyncio.CancelledError):
             await printer
@@ -171,6 +182,13 @@ async def _run_step(
     """Performs one step; returns why it could not be done, and what the bot's answer to it looks like."""
     if line == "/quit":
         raise _Quit
+    if line.startswith("wait:"):  # a script's pause until the bot has said this (since the last thing sent)
+        text = line.removeprefix("wait:").strip()
+        try:
+            await user.wait_message(text, timeout=wait or user.patience)
+        except TimeoutError:
+            return f"the bot said nothing with {text!r} within {wait or user.patience:g}s", None
+        return None, None
     named = _NAMED.fullmatch(line)
     if named:
         kind, label = named.group(1), named.group(2).strip()
