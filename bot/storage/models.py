@@ -271,3 +271,20 @@ class Home(Base):
     reminder_day: Mapped[int | None] = mapped_column(Integer)
     last_reminded: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" of the last reminder sent
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InboxUpdate(Base):
+    """One Telegram update, by its update_id: claimed ("handling", under a lease) before its handler runs and marked
+    "done" after, so a re-sent update is answered without running again and one whose holder died is run again.
+    Kept 48 hours (Telegram keeps an undelivered update for 24), then purged by age."""
+
+    __tablename__ = "update_inbox"
+    __table_args__ = (Index("ix_update_inbox_created_at", "created_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(12))  # handling, done
+    lease_owner: Mapped[str | None] = mapped_column(String(128))  # the claim holding it: "<owner>/<claim token>"
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)  # claims won: 1, then one more per take-over
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
