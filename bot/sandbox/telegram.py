@@ -8,6 +8,15 @@ Faults on command, queued per Bot API method (successive faults for successive c
 in the call ledger (`ApiCall.fault`): `fail_next(method, "429", retry_after=N)`, `fail_next(method, "502")` (any
 5xx), `fail_next("deleteMessage", "refuse")` (or `refuse_deletes = True` for every delete), and
 `hold_next(method, apply=...)`, which parks the request before or after its effect until the test releases it.
+
+Webhook delivery, as Telegram does it: after `setWebhook` every update is POSTed as JSON to the URL (with
+`X-Telegram-Bot-Api-Secret-Token` when a secret is set) and getUpdates answers 409. One chat's updates go strictly
+in order (the next is not sent until the previous got a 2xx); different chats go in parallel, at most
+`max_connections` requests at once. A non-2xx answer, a timeout (`webhook_timeout`, 60 s like Telegram) or a broken
+connection re-sends the update after `webhook_backoff` seconds. Every attempt is in `deliveries`; `await
+delivered(update_id)` waits for the 2xx. A method in a 2xx answer's body (aiogram's webhook reply) is executed and
+recorded in the ledger like a call. `deleteWebhook` returns to long polling with the pending updates kept.
+The double delivers only to loopback hosts: another host is accepted by setWebhook but every delivery fails.
 """
 
 from __future__ import annotations
@@ -15,26 +24,29 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiogram.methods
+import aiohttp
 from aiohttp import web
 
 from bot.sandbox.faults import Hold
 from bot.sandbox.telegram_html import EntityParseError, parse_html, strip_text
 from bot.sandbox.telegram_user import TEXT_LIMIT, Button, ButtonNotFound, FakeUser, Msg
 
-__all__ = ["ApiCall", "ApiError", "Button", "ButtonNotFound", "FakeUser", "Hold", "Msg", "TelegramDouble"]
+__all__ = ["ApiCall", "ApiError", "Button", "ButtonNotFound", "Delivery", "FakeUser", "Hold", "Msg", "TelegramDouble",
+           "Webhook"]
 
 JSON_FIELDS = frozenset({
     "reply_markup", "commands", "scope", "link_preview_options", "reply_parameters", "entities",
@@ -42,7 +54,7 @@ JSON_FIELDS = frozenset({
 })
 INT_FIELDS = frozenset({
     "chat_id", "message_id", "offset", "limit", "timeout", "user_id", "from_chat_id", "message_thread_id",
-    "cache_time", "reply_to_message_id",
+    "cache_time", "reply_to_message_id", "max_connections",
 })
 BOOL_FIELDS = frozenset({
     "show_alert", "disable_notification", "protect_content", "drop_pending_updates", "disable_web_page_preview",
@@ -64,6 +76,10 @@ NOT_MODIFIED = ("message is not modified: specified new message content and repl
 logger = logging.getLogger(__name__)
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _INTEGER = re.compile(r"-?\d+")
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
+                    "webhook first")
 # Every method the real Bot API has, so a real but unemulated one is told apart from a typo.
 TELEGRAM_METHODS = {
     name.lower(): name
@@ -101,6 +117,7 @@ class ApiCall:
     status: int = 200  # 0: the client got no answer (a hold dropped, or the client hung up while held)
     token: str = ""
     fault: str | None = None  # the injected fault that shaped this call: "429", "500"…, "refuse", "hold"
+    webhook_reply: bool = False  # the method came in the body of a webhook answer (no one gets this answer)
 
     @property
     def description(self) -> str | None:
@@ -140,9 +157,40 @@ def _server_error(mode: str) -> bool:
 Handler = Callable[[dict], Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """The webhook as the last setWebhook left it."""
+
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    allowed_updates: tuple[str, ...] | None = None  # as given; None when setWebhook left them as they were
+    ip_address: str | None = None
+
+
+@dataclass
+class Delivery:
+    """One attempt to POST an update to the webhook, and what came of it."""
+
+    update_id: int
+    chat: int | str  # the ordering key: the chat's id (or the sender's, or the update's own when there is none)
+    attempt: int  # 1 for the first try of this update, 2 for its first re-send…
+    url: str
+    at: float  # wall-clock time the attempt started (time.time())
+    status: int | None = None  # the HTTP status answered; None when there was no answer
+    error: str | None = None  # Telegram's words for a failure: "Wrong response from the webhook: 500 …" etc.
+    elapsed: float = 0.0  # seconds until the answer or the failure
+    headers: dict[str, str] = field(default_factory=dict)  # the headers the double sent
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status <= 299
+
+
 class TelegramDouble:
     def __init__(self, *, bot_id: int = 42, token: str | None = None, username: str = "sandbox_pay_bot",
-                 first_name: str = "Pay Bot", test_environment: bool = False) -> None:
+                 first_name: str = "Pay Bot", test_environment: bool = False, webhook_timeout: float = 60.0,
+                 webhook_backoff: float = 1.0) -> None:
         # Telegram's test environment lets Mini Apps be plain-HTTP links (the Mini App spec), for local pages.
         self.test_environment = test_environment
         self.bot_id = bot_id
@@ -166,10 +214,20 @@ class TelegramDouble:
         self._faults: dict[str, deque[_Fault]] = {}
         self._holds: list[Hold] = []  # every hold handed out and not yet let go by stop()
         self.refuse_deletes = False  # every deleteMessage answers "message can't be deleted" (a queued fault first)
+        # webhook delivery: the current webhook, every attempt, and Telegram's timings (tests shorten them)
+        self.webhook: Webhook | None = None
+        self.deliveries: list[Delivery] = []
+        self.webhook_timeout = webhook_timeout  # seconds a delivery waits for the answer, like Telegram's minute
+        self.webhook_backoff = webhook_backoff  # seconds before an update is re-sent after a failed attempt
+        self._last_error: tuple[int, str] | None = None  # (date, message) for getWebhookInfo
+        self._chat_workers: dict[int | str, asyncio.Task] = {}  # one delivery task per chat with pending updates
+        self._connections: asyncio.Semaphore | None = None  # max_connections requests in flight
+        self._client: aiohttp.ClientSession | None = None
         self._methods: dict[str, Handler] = {
             "getMe": self._get_me, "getUpdates": self._get_updates, "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": self._get_webhook_info, "setMyCommands": self._set_my_commands,
-            "getMyCommands": self._get_my_commands, "deleteMyCommands": self._delete_my_commands,
+            "setWebhook": self._set_webhook, "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands, "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message, "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup, "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages, "answerCallbackQuery": self._answer_callback_query,
@@ -188,13 +246,16 @@ class TelegramDouble:
         await site.start()
         bound = self._runner.addresses[0]
         self.base_url = f"http://{host}:{bound[1]}"
+        self._deliver_pending()  # a webhook set before a stop() goes on delivering
         return self.base_url
 
     async def stop(self) -> None:
         """Releases long polls at once, then closes the server; the chats stay for a later start().
 
-        Every hold is released with proceed=False (a parked request's connection closes unanswered) and holds not
-        yet reached leave the queue; other queued faults stay for a later start().
+        Webhook deliveries stop (an attempt in flight is cancelled and recorded as such; its update stays pending and
+        is sent again after a later start()). Every hold is released with proceed=False (a parked request's
+        connection closes unanswered) and holds not yet reached leave the queue; other queued faults stay for a later
+        start().
         """
         for queue in self._faults.values():
             for fault in [f for f in queue if f.hold is not None]:
@@ -202,6 +263,10 @@ class TelegramDouble:
         holds, self._holds = self._holds, []
         for hold in holds:
             hold.release(proceed=False)
+        await self._stop_deliveries()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
         if self._runner is None:
             return
         async with self._updates_changed:
@@ -322,6 +387,25 @@ class TelegramDouble:
         async with self._updates_changed:
             await asyncio.wait_for(self._updates_changed.wait_for(predicate), timeout)
 
+    @property
+    def last_update_id(self) -> int:
+        """The update_id of the update most recently created (by any user's action); 0 before the first."""
+        return self._next_update_id - 1 if self._next_update_id > 100_000_001 else 0
+
+    async def delivered(self, update_id: int, timeout: float = 5.0) -> Delivery:
+        """Until update `update_id` has been answered 2xx by the webhook; returns that attempt."""
+        def accepted() -> Delivery | None:
+            return next((d for d in self.deliveries if d.update_id == update_id and d.ok), None)
+
+        await self.wait_for(lambda: accepted() is not None, timeout)
+        found = accepted()
+        assert found is not None
+        return found
+
+    def deliveries_of(self, update_id: int) -> list[Delivery]:
+        """Every attempt to deliver this update, first first."""
+        return [d for d in self.deliveries if d.update_id == update_id]
+
     async def _push_update(self, kind: str, payload: dict) -> None:
         """Queues an update; Telegram does not create updates of types the bot's allowed_updates excludes."""
         update = {"update_id": self._next_update_id, kind: payload}
@@ -331,7 +415,113 @@ class TelegramDouble:
             return
         async with self._updates_changed:
             self.updates.append(update)
+            self._deliver_pending()
             self._updates_changed.notify_all()
+
+    # ---- webhook delivery -----------------------------------------------------------------------------------
+
+    def _deliver_pending(self) -> None:
+        """Starts a delivery task for every chat with pending updates that has none (no await: no race with the
+        task's own decision to end)."""
+        if self.webhook is None or self._runner is None:
+            return
+        for update in self.updates:
+            key = _chat_key(update)
+            if key not in self._chat_workers:
+                self._chat_workers[key] = asyncio.create_task(self._deliver_chat(key),
+                                                              name=f"telegram-webhook-{key}")
+
+    async def _stop_deliveries(self) -> None:
+        workers, self._chat_workers = list(self._chat_workers.values()), {}
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _deliver_chat(self, key: int | str) -> None:
+        """One chat's pending updates, strictly in order: the next only after the previous got a 2xx."""
+        me = asyncio.current_task()
+        try:
+            while True:
+                update = next((u for u in self.updates if _chat_key(u) == key), None)
+                if update is None or self.webhook is None:
+                    return
+                await self._deliver(update, key)
+        finally:
+            if self._chat_workers.get(key) is me:
+                del self._chat_workers[key]
+
+    async def _deliver(self, update: dict, key: int | str) -> None:
+        """Sends one update until the webhook answers 2xx, re-sending after webhook_backoff."""
+        attempt = 0
+        while True:
+            webhook = self.webhook
+            assert webhook is not None and self._connections is not None
+            attempt += 1
+            delivery: Delivery | None = None
+            reply: tuple[str, dict] | None = None
+            try:
+                async with self._connections:  # `at` is when the request goes out, after waiting for a connection
+                    delivery = Delivery(update["update_id"], key, attempt, webhook.url, time.time())
+                    started = time.monotonic()
+                    reply = await self._post(webhook, update, delivery)
+                    delivery.elapsed = time.monotonic() - started
+            except asyncio.CancelledError:
+                if delivery is not None:
+                    delivery.error = "cancelled: the webhook was deleted or changed, or the double stopped"
+                    delivery.elapsed = time.monotonic() - started
+                    self.deliveries.append(delivery)
+                raise
+            async with self._updates_changed:
+                self.deliveries.append(delivery)
+                if delivery.ok:
+                    self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
+                else:
+                    self._last_error = (_now(), delivery.error or "")
+                self._updates_changed.notify_all()
+            if delivery.ok:
+                if reply is not None:
+                    await self._webhook_reply(*reply)
+                return
+            await asyncio.sleep(self.webhook_backoff)
+
+    async def _post(self, webhook: Webhook, update: dict, delivery: Delivery) -> tuple[str, dict] | None:
+        """One POST; fills in the delivery's status or error. Returns a method the answer's body asks for."""
+        headers = {"Content-Type": "application/json"}
+        if webhook.secret_token:
+            headers[SECRET_HEADER] = webhook.secret_token
+        delivery.headers = dict(headers)
+        host = urlsplit(webhook.url).hostname or ""
+        if not _loopback(host):
+            delivery.error = f"Failed to resolve host: the Telegram double delivers only to loopback, not {host}"
+            return None
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        body = json.dumps(update, ensure_ascii=False).encode()
+        try:
+            async with self._client.post(webhook.url, data=body, headers=headers, ssl=False, allow_redirects=False,
+                                         timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)) as response:
+                delivery.status = response.status
+                if not 200 <= response.status <= 299:
+                    delivery.error = f"Wrong response from the webhook: {response.status} {response.reason or ''}"
+                    delivery.error = delivery.error.rstrip()
+                    return None
+                return await _reply_method(response)
+        except TimeoutError:
+            delivery.status, delivery.error = None, "Read timeout expired"
+        except aiohttp.ClientConnectorError:
+            delivery.error = "Connection refused"
+        except (aiohttp.ClientError, OSError) as exc:
+            delivery.status, delivery.error = None, f"Connection reset by peer ({type(exc).__name__})"
+        return None
+
+    async def _webhook_reply(self, method: str, params: dict) -> None:
+        """A method in the answer's body is executed as Telegram does; its result goes nowhere."""
+        name = TELEGRAM_METHODS.get(method.lower(), method)
+        if method.lower() not in TELEGRAM_METHODS:
+            status, body = 404, ApiError(404, "Not Found").envelope()
+        else:
+            status, body = await self._answer(name, params)
+        await self._record(ApiCall(name, params, body["ok"], body, status, self.token or "", None, True))
 
     # ---- HTTP -----------------------------------------------------------------------------------------------
 
@@ -402,15 +592,72 @@ class TelegramDouble:
                 "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
 
     async def _get_webhook_info(self, params: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self.updates)}
+        info: dict[str, Any] = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self.updates)}
+        webhook = self.webhook
+        if webhook is None:
+            return info
+        info.update(url=webhook.url, max_connections=webhook.max_connections)
+        if webhook.ip_address:
+            info["ip_address"] = webhook.ip_address
+        if self._last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._last_error
+        if self._allowed_updates != UPDATE_TYPES_BY_DEFAULT:
+            info["allowed_updates"] = sorted(self._allowed_updates)
+        return info
+
+    async def _set_webhook(self, params: dict) -> bool:
+        """Registers the webhook; pending updates stay (and are delivered) unless drop_pending_updates.
+        An empty url removes the webhook, as on Telegram."""
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._delete_webhook(params)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            # Telegram takes HTTPS only; the double also takes plain http to a loopback receiver (tests)
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        max_connections = _int(params, "max_connections", 40)
+        if not 1 <= max_connections <= 100:
+            raise bad("bad webhook: max_connections must be between 1 and 100")
+        secret = params.get("secret_token")
+        if secret is not None and secret != "" and not (isinstance(secret, str) and _SECRET_TOKEN.fullmatch(secret)):
+            raise bad("secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if allowed is not None and not isinstance(allowed, list):
+            raise bad("can't parse allowed_updates JSON array")
+        await self._stop_deliveries()  # an attempt in flight to the old address is abandoned and re-sent
+        if allowed is not None:
+            self._allowed_updates = frozenset(allowed) or UPDATE_TYPES_BY_DEFAULT
+        async with self._updates_changed:
+            if params.get("drop_pending_updates"):
+                self.updates.clear()
+            self.webhook = Webhook(url, secret or None, max_connections,
+                                   tuple(allowed) if allowed is not None else None,
+                                   str(params["ip_address"]) if params.get("ip_address") else None)
+            self._connections = asyncio.Semaphore(max_connections)
+            self._last_error = None
+            self._poll_generation += 1  # a long poll in progress ends with 409, as on Telegram
+            self._updates_changed.notify_all()
+            self._deliver_pending()
+        return True
 
     async def _delete_webhook(self, params: dict) -> bool:
-        if params.get("drop_pending_updates"):
-            self.updates.clear()
+        """Back to long polling: pending updates stay for getUpdates unless drop_pending_updates."""
+        await self._stop_deliveries()
+        async with self._updates_changed:
+            self.webhook = None
+            self._connections = None
+            self._last_error = None
+            if params.get("drop_pending_updates"):
+                self.updates.clear()
+            self._updates_changed.notify_all()
         return True
 
     async def _get_updates(self, params: dict) -> list[dict]:
         """Long polling: answers as soon as there is an update, or with [] after `timeout` seconds."""
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         offset, limit, timeout = (_int(params, name, default) for name, default in
                                   (("offset", 0), ("limit", 100), ("timeout", 0)))
         limit = min(max(limit, 1), 100)
@@ -429,6 +676,8 @@ class TelegramDouble:
             elif offset < 0:
                 self.updates = self.updates[offset:]
             while True:
+                if self.webhook is not None:
+                    raise ApiError(409, "Conflict: terminated by setWebhook request")
                 if generation != self._poll_generation:
                     raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only "
                                         "one bot instance is running")
@@ -637,6 +886,11 @@ async def _read_params(request: web.Request) -> dict:
             form = await request.post()
             for key, value in form.items():
                 params[key] = value if isinstance(value, str) else f"<file {getattr(value, 'filename', key)}>"
+    return _decode_params(params)
+
+
+def _decode_params(params: dict) -> dict:
+    """Strings decoded where Telegram decodes them: JSON objects, integers, booleans."""
     for key, value in list(params.items()):
         if not isinstance(value, str):
             continue
@@ -650,6 +904,52 @@ async def _read_params(request: web.Request) -> dict:
         elif key in BOOL_FIELDS and value.lower() in ("true", "false", "1", "0"):
             params[key] = value.lower() in ("true", "1")
     return params
+
+
+async def _reply_method(response: aiohttp.ClientResponse) -> tuple[str, dict] | None:
+    """The method a webhook answer's body asks Telegram to run (JSON or form data with "method"), if any."""
+    params: dict[str, Any] = {}
+    try:
+        if response.content_type == "application/json":
+            body = await response.json(content_type=None)
+            if isinstance(body, dict):
+                params = body
+        elif response.content_type == "multipart/form-data":
+            reader = aiohttp.MultipartReader.from_response(response)
+            while (part := await reader.next()) is not None:
+                if isinstance(part, aiohttp.BodyPartReader) and part.name:
+                    params[part.name] = await part.text()
+        elif response.content_type == "application/x-www-form-urlencoded":
+            params = dict(parse_qsl(await response.text()))
+    except (ValueError, aiohttp.ClientError):
+        return None
+    method = params.pop("method", None)
+    if not isinstance(method, str) or not method:
+        return None
+    return method, _decode_params(params)
+
+
+def _chat_key(update: dict) -> int | str:
+    """What Telegram orders an update by: its chat (or the sender when there is no chat)."""
+    for kind, payload in update.items():
+        if kind == "update_id" or not isinstance(payload, dict):
+            continue
+        for holder in (payload, payload.get("message")):
+            if isinstance(holder, dict) and isinstance(holder.get("chat"), dict) and "id" in holder["chat"]:
+                return holder["chat"]["id"]
+        sender = payload.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return sender["id"]
+    return f"update:{update['update_id']}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _method_name(method: str) -> str:
