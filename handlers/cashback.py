@@ -10,13 +10,12 @@ from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now
+from bot.chat.answers import alert
 from bot.chat.answers import edit as edit_message
 from bot.chat.filters import Registered
-from bot.chat.payouts import prepare_with_card
+from bot.chat.payouts import decide, prepare_with_card
 from bot.domain.intents import new_flow
 from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
 from bot.keyboards import cashback as kb
@@ -103,32 +102,12 @@ async def _show(message: Message, state: FSMContext, payout: PayoutView) -> None
 
 async def confirm(callback: CallbackQuery, callback_data: PayoutCb, state: FSMContext, payouts: PayoutsService,
                   bot: Bot, callback_answer: CallbackAnswer) -> None:
-    await _decide(callback, callback_data, state, payouts, bot, callback_answer, payouts.confirm)
+    await decide(callback, state, payouts, bot, callback_answer, callback_data.id, payouts.confirm, Cashback.confirm)
 
 
 async def cancel(callback: CallbackQuery, callback_data: PayoutCb, state: FSMContext, payouts: PayoutsService,
                  bot: Bot, callback_answer: CallbackAnswer) -> None:
-    await _decide(callback, callback_data, state, payouts, bot, callback_answer, payouts.cancel)
-
-
-async def _decide(callback: CallbackQuery, callback_data: PayoutCb, state: FSMContext, payouts: PayoutsService,
-                  bot: Bot, callback_answer: CallbackAnswer, step) -> None:
-    """Confirm or Cancel of a prepared payout. An old button (the payout moved on) shows where it is now."""
-    try:
-        current = await payouts.payout(callback.from_user.id, callback_data.id)
-    except PayoutRefused as error:
-        alert(callback_answer, refused_text(error))
-        return
-    if current.outcome != "prepared":
-        alert(callback_answer, _("This button is no longer active."))
-        await edit_message(callback, outcome_text(current), None)
-        return
-    await answer_now(callback, callback_answer)
-    async with ChatActionSender.typing(bot=bot, chat_id=callback.from_user.id):
-        payout = await step(callback.from_user.id, callback_data.id)
-    if await state.get_state() == Cashback.confirm.state:
-        await state.clear()
-    await edit_message(callback, outcome_text(payout), None)
+    await decide(callback, state, payouts, bot, callback_answer, callback_data.id, payouts.cancel, Cashback.confirm)
 
 
 async def quit_withdrawal(callback: CallbackQuery, state: FSMContext) -> None:

@@ -9,12 +9,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now
+from bot.chat.answers import alert
 from bot.chat.answers import edit as edit_message
-from bot.chat.payouts import prepare_with_card
+from bot.chat.payouts import decide, prepare_with_card
 from bot.domain.intents import new_flow
 from bot.keyboards import cashback as kb
 from bot.keyboards.callbacks import RefundAction, RefundCb
@@ -59,28 +58,14 @@ async def card_typed(message: Message, state: FSMContext, payouts: PayoutsServic
     await message.answer(outcome_text(payout))
 
 
-async def decide(callback: CallbackQuery, callback_data: RefundCb, state: FSMContext, payouts: PayoutsService,
+async def decide_refund(callback: CallbackQuery, callback_data: RefundCb, state: FSMContext, payouts: PayoutsService,
                  bot: Bot, callback_answer: CallbackAnswer) -> None:
     operator = callback.from_user.id
     if callback.message.chat.type != "private" or not payouts.is_operator(operator):
         alert(callback_answer, refused_text(PayoutRefused("not_operator")))
         return
-    try:
-        current = await payouts.payout(operator, callback_data.id)
-    except PayoutRefused as error:
-        alert(callback_answer, refused_text(error))
-        return
-    if current.outcome != "prepared":
-        alert(callback_answer, _("This button is no longer active."))
-        await edit_message(callback, outcome_text(current), None)
-        return
-    await answer_now(callback, callback_answer)
     step = payouts.refund_confirm if callback_data.action == RefundAction.confirm else payouts.refund_cancel
-    async with ChatActionSender.typing(bot=bot, chat_id=operator):
-        payout = await step(operator, callback_data.id)
-    if await state.get_state() == Refund.confirm.state:
-        await state.clear()
-    await edit_message(callback, outcome_text(payout), None)
+    await decide(callback, state, payouts, bot, callback_answer, callback_data.id, step, Refund.confirm)
 
 
 async def quit_refund(callback: CallbackQuery, state: FSMContext) -> None:
@@ -99,7 +84,8 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(refund, Command("refund"))
     router.callback_query.register(quit_refund, RefundCb.filter(F.action == RefundAction.quit), Refund())
-    router.callback_query.register(decide, RefundCb.filter(F.action.in_({RefundAction.confirm, RefundAction.cancel})))
+    decisions = F.action.in_({RefundAction.confirm, RefundAction.cancel})
+    router.callback_query.register(decide_refund, RefundCb.filter(decisions))
     router.message.register(card_typed, Refund.card, F.text)
     router.message.register(step_hint, Refund())
     return router
