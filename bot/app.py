@@ -36,6 +36,7 @@ from bot.middlewares.features import FeaturesMiddleware
 from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.payment_exit import PaymentExitMiddleware
+from bot.middlewares.response_models import KeepResponseModels
 from bot.middlewares.sandbox_banner import SandboxBanner, shows_test_mode
 from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
@@ -54,7 +55,7 @@ from bot.services.payouts import PayoutsService
 from bot.services.users import LANGUAGES, UserService
 from bot.settings import Settings
 from bot.storage.db import make_engine, make_sessionmaker, upgrade
-from bot.storage.fsm import SqlStorage
+from bot.storage.fsm import FsmMiddleware, SqlStorage
 from bot.webapp.server import WebAppServer, stop_webapp
 from handlers import build_routers
 
@@ -257,6 +258,7 @@ def build_bot(settings: Settings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    bot.session.middleware(KeepResponseModels())
     if shows_test_mode(settings):  # emulated money in front of real people: every message says so
         bot.session.middleware(SandboxBanner())
     return bot
@@ -274,7 +276,10 @@ def build_storage(settings: Settings, services: Services) -> tuple[BaseStorage, 
 def build_dispatcher(settings: Settings, services: Services, *, updates: bool = True) -> Dispatcher:
     """The bot; with updates=False only its background jobs (`python -m bot worker`)."""
     storage, isolation = build_storage(settings, services)
-    dp = Dispatcher(storage=storage, events_isolation=isolation, **services.workflow_data())
+    # aiogram's FSM middleware is registered below, after the update's scope opens (UpdateLogMiddleware): the state
+    # is read once per update, together with the profile.
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True, **services.workflow_data())
+    dp.fsm = FsmMiddleware(storage=storage, events_isolation=isolation)  # its storage is closed by aiogram's hook
     jobs = ((start_worker, stop_worker), (start_reminders, stop_reminders), (start_reconciler, stop_reconciler))
     for start, stop in jobs:
         dp.startup.register(start)
@@ -283,6 +288,7 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
         return dp
 
     dp.update.outer_middleware(UpdateLogMiddleware())
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ProfileMiddleware(services.users))
     ProfileI18nMiddleware(services.i18n).setup(dp)
     cashback = settings.CASHBACK_PERCENT > 0 and services.payouts is not None and services.payouts.enabled

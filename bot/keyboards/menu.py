@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from functools import cache
 
 from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
@@ -45,8 +47,14 @@ def share_phone() -> ReplyKeyboardMarkup:
 
 
 def main_menu() -> ReplyKeyboardMarkup:
+    return _main_menu(get_i18n().current_locale, cashback_shown.get())
+
+
+@cache
+def _main_menu(locale: str, cashback: bool) -> ReplyKeyboardMarkup:
+    """Built once per language and feature set: most replies carry the menu, and a builder deep-copies it."""
     builder = ReplyKeyboardBuilder()
-    labels = (PAY, CARDS, HISTORY, HOMES, *((CASHBACK,) if cashback_shown.get() else ()), LANGUAGE, HELP)
+    labels = (PAY, CARDS, HISTORY, HOMES, *((CASHBACK,) if cashback else ()), LANGUAGE, HELP)
     for label in labels:
         builder.button(text=str(label))
     builder.adjust(2)

@@ -11,7 +11,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.types import TelegramObject, Update
 
-from bot.storage.fsm import one_update
+from bot.storage.update_scope import one_update
 
 logger = logging.getLogger("bot.updates")
 
@@ -19,7 +19,8 @@ _TRACE = "log_trace"
 
 
 class UpdateLogMiddleware(BaseMiddleware):
-    """Outer, on updates: times the whole update and writes the line."""
+    """Outer, on updates, the first of ours: times the whole update (the wait for the user's lock too), writes the
+    line, and holds what the update has read (bot.storage.update_scope)."""
 
     async def __call__(
         self,

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.storage import users
+from bot.storage import update_scope, users
 from bot.storage.models import User
+from bot.storage.update_scope import UserRow
 
 LANGUAGES = ("uz", "ru", "en")
 
@@ -34,9 +35,17 @@ class UserService:
         self._sessions = sessionmaker
 
     async def get(self, user_id: int) -> Profile | None:
+        """Within an update, what the update's first read brought (bot.storage.fsm reads it with the state)."""
+        scope = update_scope.current()
+        if scope is not None and user_id in scope.users:
+            row = scope.users[user_id]
+            return Profile(*row) if row is not None else None
         async with self._sessions() as session:
             user = await users.get(session, user_id)
-            return _profile(user) if user else None
+            profile = _profile(user) if user else None
+        if scope is not None:
+            scope.users[user_id] = UserRow(profile.id, profile.language, profile.phone) if profile else None
+        return profile
 
     async def set_language(self, user_id: int, language: str) -> Profile:
         if language not in LANGUAGES:
@@ -44,14 +53,22 @@ class UserService:
         async with self._sessions.begin() as session:
             user = await users.get_or_create(session, user_id)
             user.language = language
-            return _profile(user)
+            return _remembered(_profile(user))
 
     async def set_phone(self, user_id: int, phone: str) -> Profile:
         normalized = "+" + "".join(ch for ch in phone if ch.isdigit())
         async with self._sessions.begin() as session:
             user = await users.get_or_create(session, user_id)
             user.phone = normalized
-            return _profile(user)
+            return _remembered(_profile(user))
+
+
+def _remembered(profile: Profile) -> Profile:
+    """A change made by this update is what the rest of it reads."""
+    scope = update_scope.current()
+    if scope is not None:
+        scope.users[profile.id] = UserRow(profile.id, profile.language, profile.phone)
+    return profile
 
 
 def _profile(user: User) -> Profile:
