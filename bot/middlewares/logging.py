@@ -28,6 +28,9 @@ class UpdateLogMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        if not logger.isEnabledFor(logging.INFO):  # the line is not written: nothing to time or trace
+            with one_update():
+                return await handler(event, data)
         trace: dict[str, str] = {}
         data[_TRACE] = trace
         started = time.perf_counter()
