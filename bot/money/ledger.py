@@ -9,23 +9,27 @@ and across processes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.payments import IN_FLIGHT, TRANSITIONS, WAITING, PaymentState, Rail, check_transition
-from bot.storage.db import Sessions
+from bot.storage.db import Sessions, is_transient
 from bot.storage.models import CashbackEntry, OutboxMessage, Payment, PaymentEvent
 
 logger = logging.getLogger(__name__)
 
+# Pauses between tries of writing down a holder's answer when the database is busy (Ledger._recorded): 15 s in all,
+# on top of SQLite's own busy timeout.
+RECORD_PAUSES = (0.5, 1.5, 4.0, 9.0)
 ABANDONED_AFTER = timedelta(minutes=30)  # a payment nobody finished (no code typed, no confirm) is closed
 
 
@@ -200,29 +204,61 @@ class Ledger:
         to send, or with `tell_anyone` left for any sender: the user is not the one in this chat). The cashback
         ledger's entries this change causes are written in the same transaction too (`_book`)."""
         check_transition(payment.state, to, payment.rail)
-        now = self._now()
-        lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
-        async with self._sessions.begin() as session:
-            row = await self._held_update(session, payment, {"state": to.value, "updated_at": now, **lease, **values})
-            session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=to.value,
-                                     detail=_detail(detail)))
-            await self._book(session, row, to, now)
-            if tell is not None:
-                await self._owe(session, row, tell, now, held=not tell_anyone)
-            return view(row)
+
+        async def write() -> PaymentView:
+            now = self._now()
+            lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
+            async with self._sessions.begin() as session:
+                row = await self._held_update(session, payment,
+                                              {"state": to.value, "updated_at": now, **lease, **values})
+                session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=to.value,
+                                         detail=_detail(detail)))
+                await self._book(session, row, to, now)
+                if tell is not None:
+                    await self._owe(session, row, tell, now, held=not tell_anyone)
+                return view(row)
+
+        return await self._recorded(payment, to, write)
 
     async def note(self, payment: PaymentView, detail: str, *, keep: bool = True, tell: str | None = None,
                    tell_anyone: bool = False, **values: Any) -> PaymentView:
         """The holder records an answer that does not change the state (a provider id, a schedule)."""
-        now = self._now()
-        lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
-        async with self._sessions.begin() as session:
-            row = await self._held_update(session, payment, {"updated_at": now, **lease, **values})
-            session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value, to_state=payment.state.value,
-                                     detail=_detail(detail)))
-            if tell is not None:
-                await self._owe(session, row, tell, now, held=not tell_anyone)
-            return view(row)
+
+        async def write() -> PaymentView:
+            now = self._now()
+            lease = {"lease_until": now + self._lease} if keep else {"lease_owner": None, "lease_until": None}
+            async with self._sessions.begin() as session:
+                row = await self._held_update(session, payment, {"updated_at": now, **lease, **values})
+                session.add(PaymentEvent(payment_id=row.id, from_state=payment.state.value,
+                                         to_state=payment.state.value, detail=_detail(detail)))
+                if tell is not None:
+                    await self._owe(session, row, tell, now, held=not tell_anyone)
+                return view(row)
+
+        return await self._recorded(payment, None, write)
+
+    async def _recorded(self, payment: PaymentView, to: PaymentState | None,
+                        write: Callable[[], Awaitable[PaymentView]]) -> PaymentView:
+        """What the holder learned (often a provider's answer) is written down even when the database is busy for
+        a moment: SQLite's write lock held past its busy timeout, a PostgreSQL connection dropped. The write is
+        conditional on our claim, so trying it again cannot apply it twice; if an earlier try did commit (its
+        answer lost with the connection), the row already shows it."""
+        retried = False
+        for pause in (*RECORD_PAUSES, None):
+            try:
+                return await write()
+            except DBAPIError as error:
+                if pause is None or not is_transient(error):
+                    raise
+                logger.warning("payment %s: recording failed (%s); trying again in %.1f s", payment.id,
+                               type(error).__name__, pause)
+                await asyncio.sleep(pause)
+                retried = True
+            except LostClaim:
+                if retried and to is not None and (current := await self.get(payment.id)).state == to:
+                    return current
+                raise
+        raise AssertionError("unreachable: the last try returns or raises")
 
     # ---- the cashback ledger ---------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,6 +30,15 @@ MIGRATION_LOCK = 0x7061_7962_6F74  # "paybot"
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def is_transient(error: DBAPIError) -> bool:
+    """A database busy or briefly gone, not a wrong statement: SQLite's lock not had within its busy timeout, or a
+    connection that broke (PostgreSQL restarting, a network blip). Trying the same transaction again may work."""
+    if error.connection_invalidated:
+        return True
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database table is locked" in message or "busy" in message
 
 
 def sqlite_path(url: str | URL) -> str | None:
