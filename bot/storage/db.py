@@ -52,7 +52,10 @@ def sqlite_path(url: str | URL) -> str | None:
 def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        # No pre-ping: with asyncpg it is BEGIN, a query and ROLLBACK before every use, the largest cost of an update
+        # on PostgreSQL. A connection broken since its last use is found by the update's first read, which tries
+        # again (bot.storage.fsm), and by the ledger's writes, which do too (bot.money.ledger).
+        return create_async_engine(url)
     if parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
@@ -75,8 +78,10 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # one statement on its own (bot.storage.fsm's read): no transaction
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
 
 
 class Sessions(async_sessionmaker):

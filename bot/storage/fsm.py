@@ -27,12 +27,13 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import update_scope
-from bot.storage.db import sqlite_path
+from bot.storage.db import is_transient, sqlite_path
 from bot.storage.models import FsmRecord, User, utcnow
 from bot.storage.update_scope import UserRow
 
@@ -85,14 +86,28 @@ class SqlStorage(BaseStorage):
                 user.with_only_columns(User.language).scalar_subquery(),
                 user.with_only_columns(User.phone).scalar_subquery(),
             )
-            async with self._sessions() as session:
-                row = (await session.execute(statement)).one()
+            row = await self._read_through_engine(statement)
         state, data, user_id, language, phone = row
         found: Row = (state, dict(data or {}))
         if scope is not None:
             scope.fsm[row_key] = found
             scope.users.setdefault(key.user_id, UserRow(user_id, language, phone) if user_id is not None else None)
         return found
+
+    async def _read_through_engine(self, statement: Select) -> tuple:
+        """One statement needs no transaction around it: no BEGIN and ROLLBACK round trips. It is the first use of
+        the database in every update, so it is where a connection broken since its last use (PostgreSQL restarted)
+        is found: SQLAlchemy then drops the whole pool, and the second try gets a fresh connection. (The engine does
+        not ping each connection it lends, bot.storage.db.make_engine: three round trips on every use.)"""
+        for last in (False, True):
+            try:
+                async with self._sessions.kw["bind"].connect() as connection:
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    return (await connection.execute(statement)).one()
+            except DBAPIError as error:
+                if last or not is_transient(error):
+                    raise
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def _write(self, key: StorageKey, **values: Any) -> None:
         row_key = self._keys.build(key)

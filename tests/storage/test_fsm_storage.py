@@ -138,3 +138,19 @@ async def test_sqlite_read_falls_back_to_the_engine(tmp_path):
         assert await storage.get_state(KEY) == "Pay:amount"
     assert statements.take() == ["SELECT"]
     await engine.dispose()
+
+
+async def test_a_connection_broken_since_its_last_use_is_replaced_on_the_first_read(sessions, storage, database_url,
+                                                                                   request):
+    """PostgreSQL restarted (here: every connection of the bot ended by the server) between two updates: the next
+    update's first read finds it and reads again on a fresh connection, and the user's step is not lost."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server's connections")
+    server = request.getfixturevalue("postgres_server")
+    await storage.set_state(KEY, "Pay:amount")
+    with one_update():
+        assert await storage.get_state(KEY) == "Pay:amount"  # the pool now holds a connection
+    name = database_url.rsplit("/", 1)[1]
+    server.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    with one_update():
+        assert await storage.get_state(KEY) == "Pay:amount"
