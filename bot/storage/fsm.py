@@ -27,7 +27,7 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,17 @@ from bot.storage.models import FsmRecord, User, utcnow
 from bot.storage.update_scope import UserRow
 
 Row = tuple[str | None, dict]
+
+
+def _state_and_profile() -> Select:
+    fsm = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == bindparam("key"))
+    user = select(User.id, User.language, User.phone).where(User.id == bindparam("user_id"))
+    return select(*(query.with_only_columns(column).scalar_subquery() for query, column in (
+        (fsm, FsmRecord.state), (fsm, FsmRecord.data), (user, User.id), (user, User.language), (user, User.phone))))
+
+
+# Built once: the update's one read, the conversation and the sender's profile together.
+STATE_AND_PROFILE = _state_and_profile()
 
 
 class SqlStorage(BaseStorage):
@@ -77,16 +88,7 @@ class SqlStorage(BaseStorage):
         # One statement for both: the conversation and the sender's profile (read by ProfileMiddleware next).
         row = self._sqlite.read(row_key, key.user_id) if self._sqlite is not None else None
         if row is None:
-            fsm = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == row_key)
-            user = select(User.id, User.language, User.phone).where(User.id == key.user_id)
-            statement = select(
-                fsm.with_only_columns(FsmRecord.state).scalar_subquery(),
-                fsm.with_only_columns(FsmRecord.data).scalar_subquery(),
-                user.with_only_columns(User.id).scalar_subquery(),
-                user.with_only_columns(User.language).scalar_subquery(),
-                user.with_only_columns(User.phone).scalar_subquery(),
-            )
-            row = await self._read_through_engine(statement)
+            row = await self._read_through_engine(row_key, key.user_id)
         state, data, user_id, language, phone = row
         found: Row = (state, dict(data or {}))
         if scope is not None:
@@ -94,7 +96,7 @@ class SqlStorage(BaseStorage):
             scope.users.setdefault(key.user_id, UserRow(user_id, language, phone) if user_id is not None else None)
         return found
 
-    async def _read_through_engine(self, statement: Select) -> tuple:
+    async def _read_through_engine(self, row_key: str, user_id: int) -> tuple:
         """One statement needs no transaction around it: no BEGIN and ROLLBACK round trips. It is the first use of
         the database in every update, so it is where a connection broken since its last use (PostgreSQL restarted)
         is found: SQLAlchemy then drops the whole pool, and the second try gets a fresh connection. (The engine does
@@ -103,7 +105,7 @@ class SqlStorage(BaseStorage):
             try:
                 async with self._sessions.kw["bind"].connect() as connection:
                     await connection.execution_options(isolation_level="AUTOCOMMIT")
-                    return (await connection.execute(statement)).one()
+                    return (await connection.execute(STATE_AND_PROFILE, {"key": row_key, "user_id": user_id})).one()
             except DBAPIError as error:
                 if last or not is_transient(error):
                     raise
