@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.chat.cards import card_added
+from bot.jobs.inbox_purge import start_inbox_purge, stop_inbox_purge
 from bot.jobs.reconciliation import start_reconciler, stop_reconciler
 from bot.jobs.reminders import start_reminders, stop_reminders
 from bot.jobs.settlement import start_worker, stop_worker
@@ -120,15 +121,18 @@ class Services:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, today: Callable[[], date] | None = None) -> AsyncIterator[Services]:
-    """Start what the bot needs (sandbox providers too, with PROVIDERS=sandbox) and close it all on exit."""
+async def open_services(settings: Settings, *, today: Callable[[], date] | None = None,
+                        migrate: bool = True) -> AsyncIterator[Services]:
+    """Start what the bot needs (sandbox providers too, with PROVIDERS=sandbox) and close it all on exit.
+    migrate=False: the schema is a deploy step (`python -m bot migrate`), as in webhook mode."""
     async with AsyncExitStack() as stack:
         sandboxes: dict[str, object] = {}
         if settings.PROVIDERS == "sandbox":
             settings = await _start_sandboxes(settings, sandboxes, stack)
         engine = make_engine(settings.DATABASE_URL)
         stack.push_async_callback(engine.dispose)
-        await upgrade(engine)
+        if migrate:
+            await upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
         http = make_http_client(read=settings.PROVIDER_READ_TIMEOUT, connect=settings.PROVIDER_CONNECT_TIMEOUT)
         stack.push_async_callback(http.aclose)
@@ -280,7 +284,8 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
     # is read once per update, together with the profile.
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True, **services.workflow_data())
     dp.fsm = FsmMiddleware(storage=storage, events_isolation=isolation)  # its storage is closed by aiogram's hook
-    jobs = ((start_worker, stop_worker), (start_reminders, stop_reminders), (start_reconciler, stop_reconciler))
+    jobs = ((start_worker, stop_worker), (start_reminders, stop_reminders), (start_reconciler, stop_reconciler),
+            (start_inbox_purge, stop_inbox_purge))
     for start, stop in jobs:
         dp.startup.register(start)
         dp.shutdown.register(stop)
@@ -300,24 +305,33 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
 
     dp.include_routers(*build_routers())
     dp.startup.register(_set_commands)
-    if settings.CARD_VAULT == "payme" and services.payme is not None:
-        dp.startup.register(_start_webapp)
+    if serves_card_page(settings, services) and not settings.webhook_mode:  # webhook mode: on the webhook's server
+        async def start_webapp(bot: Bot, dispatcher: Dispatcher) -> None:
+            """Polling mode: the card page's own server lives as long as polling does."""
+            await make_webapp(bot, dispatcher, services).start()
+
+        dp.startup.register(start_webapp)
         dp.shutdown.register(stop_webapp)
     return dp
 
 
-async def _start_webapp(bot: Bot, dispatcher: Dispatcher, settings: Settings, cards: CardsService,
-                        users: UserService, i18n: I18n, sessionmaker: async_sessionmaker) -> None:
-    """Startup hook: the card page's server lives as long as polling does and tells the chat of each saved card.
-    A post holds its page's binding session as long as a payment call's claim may last."""
+def serves_card_page(settings: Settings, services: Services) -> bool:
+    return settings.CARD_VAULT == "payme" and services.payme is not None
+
+
+def make_webapp(bot: Bot, dispatcher: Dispatcher, services: Services) -> WebAppServer:
+    """The card page, wired to tell the chat of each saved card. A post holds its page's binding session as long as
+    a payment call's claim may last."""
+    settings = services.settings
 
     async def on_card_added(user_id: int, card: CardView) -> None:
-        await card_added(bot, dispatcher, i18n, users, cards, user_id, card)
+        await card_added(bot, dispatcher, services.i18n, services.users, services.cards, user_id, card)
 
-    sessions = CardSessions(sessionmaker, cards, lease=timedelta(seconds=settings.PAYING_STALE_AFTER))
-    server = WebAppServer(settings, users, i18n, on_card_added, sessions)
-    await server.start()
+    sessions = CardSessions(services.sessionmaker, services.cards,
+                            lease=timedelta(seconds=settings.PAYING_STALE_AFTER))
+    server = WebAppServer(settings, services.users, services.i18n, on_card_added, sessions)
     dispatcher["webapp"] = server
+    return server
 
 
 async def _set_commands(bot: Bot, i18n: I18n) -> None:

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.payments import min_lease
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """A Bot API server on this machine (the Telegram double, or a test server); unset means Telegram's own."""
+    if not url:
+        return False
+    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: taken as a real server (the line is shown rather than missed)
+    return address.is_loopback or address.is_unspecified
+
+
+# aiogram's webhook handler answers Telegram after this many seconds whatever the handler is doing.
+AIOGRAM_WEBHOOK_TIMEOUT = 55.0
+# Telegram's webhook secret_token: 1 to 256 of these characters.
+WEBHOOK_SECRET_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 class SettingsError(Exception):
@@ -71,6 +93,18 @@ class Settings(DatabaseSettings):
     WEBAPP_PORT: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
 
     REDIS_URL: str | None = None
+
+    # Webhook mode (bot.runtime.webhook): with WEBHOOK_URL set the bot serves updates over HTTPS instead of polling.
+    WEBHOOK_URL: str | None = Field(default=None, description="public https:// address Telegram posts updates to")
+    WEBHOOK_SECRET: SecretStr | None = Field(default=None, description="checked on every post (1-256 of A-Z a-z 0-9 _ -)")
+    WEBHOOK_HOST: str = Field(default="0.0.0.0", description="where the webhook server listens")
+    WEBHOOK_PORT: int = Field(default=8080, ge=0, le=65535, description="several replicas may share it (reuse_port)")
+    WEBHOOK_MAX_CONNECTIONS: int = Field(default=40, ge=1, le=100, description="told to Telegram by set-webhook")
+    UPDATE_DEADLINE: float = Field(default=20, gt=0, description="seconds an update's handling may take in webhook "
+                                                                 "mode; longer provider work goes on in the money "
+                                                                 "engine and reaches the user by the outbox")
+    INBOX_LEASE: float = Field(default=60, gt=0, description="seconds an update being handled is held; after that a "
+                                                             "re-send is taken as its holder's death and run again")
 
     CATALOGUE_TTL: int = Field(default=600, ge=0, description="seconds a provider catalogue is cached")
     PROVIDER_READ_TIMEOUT: float = Field(default=15.0, gt=0)
@@ -168,6 +202,29 @@ class Settings(DatabaseSettings):
             raise ValueError(f"PAYING_STALE_AFTER must be at least {shortest:g} s with these provider timeouts "
                              f"(2 × (PROVIDER_CONNECT_TIMEOUT + PROVIDER_READ_TIMEOUT) + 2)")
         return self
+
+    @model_validator(mode="after")
+    def _webhook(self) -> Settings:
+        """Telegram posts to https:// only (a loopback Bot API server, as in tests, may take http://); the secret is
+        what tells Telegram's posts from anyone's; an update must end before its claim and before aiogram answers."""
+        if self.WEBHOOK_URL:
+            scheme = urlsplit(self.WEBHOOK_URL).scheme
+            if scheme != "https" and not (scheme == "http" and is_loopback_url(self.TELEGRAM_API_URL)):
+                raise ValueError("WEBHOOK_URL must be an https:// address (http:// only with a loopback "
+                                 "TELEGRAM_API_URL)")
+            secret = self.WEBHOOK_SECRET.get_secret_value() if self.WEBHOOK_SECRET else ""
+            if not secret:
+                raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+            if len(secret) > 256 or not set(secret) <= WEBHOOK_SECRET_ALPHABET:
+                raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if self.UPDATE_DEADLINE >= min(self.INBOX_LEASE, AIOGRAM_WEBHOOK_TIMEOUT):
+            raise ValueError(f"UPDATE_DEADLINE must be shorter than INBOX_LEASE ({self.INBOX_LEASE:g} s) and than "
+                             f"the {AIOGRAM_WEBHOOK_TIMEOUT:g} s after which Telegram's post is answered anyway")
+        return self
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.WEBHOOK_URL)
 
     @property
     def payme_configured(self) -> bool:

@@ -1,7 +1,7 @@
 """Errors: the user gets a polite answer in their language; the trace goes to the log.
 
 Losing the database or Redis while running is not a bug to trace per update: the user is told "we are having
-trouble, try in a minute", and the log gets one line per outage kind per minute (`OutageLog`), with a count of the
+trouble, try in a minute" (in webhook mode the update is given back to Telegram instead, to be re-sent), and the log gets one line per outage kind per minute (`OutageLog`), with a count of the
 updates answered so since the last line.
 """
 
@@ -20,6 +20,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.users import suggest_language
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _trouble_text(update: Update, i18n: I18n | None) -> str:
         return _("We are having trouble on our side. Please try again in a minute.")
 
 
-async def unexpected(event: ErrorEvent, bot: Bot, i18n: I18n | None = None) -> None:
+async def unexpected(event: ErrorEvent, bot: Bot, i18n: I18n | None = None, settings: Settings | None = None) -> None:
     update = event.update
     chat_id = None
     if update.message:
@@ -102,6 +103,10 @@ async def unexpected(event: ErrorEvent, bot: Bot, i18n: I18n | None = None) -> N
     kind = outage_kind(event.exception)
     if kind is not None:
         OUTAGES.report(kind, event.exception)
+        if settings is not None and settings.webhook_mode:
+            # Not lost: the webhook server releases the update and answers 500, and Telegram's re-send runs it
+            # again once the database (or Redis) is back (bot.runtime.webhook).
+            raise event.exception
         text = _trouble_text(update, i18n)
         if update.callback_query:  # the middleware that answers presses never ran
             with contextlib.suppress(TelegramAPIError):

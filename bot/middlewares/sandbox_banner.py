@@ -5,9 +5,7 @@ that line, in the user's language. One place: a request middleware on the Bot's 
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -15,24 +13,10 @@ from aiogram.methods import EditMessageCaption, EditMessageText, SendMessage, Te
 from aiogram.methods.base import TelegramType
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
+from bot.settings import Settings, is_loopback_url
 
 # The text field of each method that carries a message's words.
 TEXT_FIELDS: dict[type, str] = {SendMessage: "text", EditMessageText: "text", EditMessageCaption: "caption"}
-
-
-def is_loopback_url(url: str | None) -> bool:
-    """A Bot API server on this machine (the Telegram double, or a test server); unset means Telegram's own."""
-    if not url:
-        return False
-    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a name: taken as a real server (the line is shown rather than missed)
-    return address.is_loopback or address.is_unspecified
 
 
 def shows_test_mode(settings: Settings) -> bool:

@@ -197,11 +197,12 @@ def reason(exc: BaseException) -> str:
 
 # ---- entry points ---------------------------------------------------------------------------------------------------
 
-async def check_startup(settings: Settings, *, timeout: float = CHECK_TIMEOUT) -> None:
-    """Before polling or the worker: StartupError with one line at the first thing that is wrong."""
+async def check_startup(settings: Settings, *, timeout: float = CHECK_TIMEOUT, migrate: bool = True) -> None:
+    """Before serving or the worker: StartupError with one line at the first thing that is wrong. migrate=False:
+    an older schema is refused, not upgraded (webhook replicas)."""
     check_token(settings)
     check_database_url(settings.DATABASE_URL)
-    await check_database(settings.DATABASE_URL, migrate=True, timeout=timeout)
+    await check_database(settings.DATABASE_URL, migrate=migrate, timeout=timeout)
     if settings.REDIS_URL:
         await check_redis(settings.REDIS_URL, timeout=timeout)
     await check_telegram(settings, timeout=timeout)

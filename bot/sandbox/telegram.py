@@ -203,6 +203,7 @@ class TelegramDouble:
         self.users: dict[int, FakeUser] = {}
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self.dropped_updates: list[dict] = []  # types the bot's allowed_updates excluded
+        self.created_updates: dict[int, dict] = {}  # every update made, by update_id (resend() delivers one again)
         self._commands: dict[tuple[str, str], list[dict]] = {}
         self._open_queries: dict[str, FakeUser] = {}
         self._allowed_updates: frozenset[str] = UPDATE_TYPES_BY_DEFAULT
@@ -402,6 +403,14 @@ class TelegramDouble:
         assert found is not None
         return found
 
+    async def resend(self, update_id: int) -> None:
+        """Delivers an update once more, as Telegram does when the answer to its post never reached it (a dropped
+        connection after the bot had handled it): the bot must not run it twice."""
+        async with self._updates_changed:
+            self.updates.append(self.created_updates[update_id])
+            self._deliver_pending()
+            self._updates_changed.notify_all()
+
     def deliveries_of(self, update_id: int) -> list[Delivery]:
         """Every attempt to deliver this update, first first."""
         return [d for d in self.deliveries if d.update_id == update_id]
@@ -410,6 +419,7 @@ class TelegramDouble:
         """Queues an update; Telegram does not create updates of types the bot's allowed_updates excludes."""
         update = {"update_id": self._next_update_id, kind: payload}
         self._next_update_id += 1
+        self.created_updates[update["update_id"]] = update
         if kind not in self._allowed_updates:
             self.dropped_updates.append(update)
             return

@@ -72,13 +72,14 @@ class WebAppServer:
         page = SESSION_PAGE.format(session=secret)
         return f"{self.url}{page}?lang={language if language in LANGUAGES else 'en'}"
 
+    def routes(self) -> list[web.RouteDef]:
+        """The page's routes: on this server's own application (polling mode) or on the webhook's."""
+        return [web.get(CARD_PAGE, self._page), web.get(SESSION_PAGE, self._page), web.get(PAGE_SCRIPT, self._script),
+                web.get(PAGE_STYLE, self._style), web.post(TOKEN_ENDPOINT, self._token)]
+
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
-        app.router.add_get(CARD_PAGE, self._page)
-        app.router.add_get(SESSION_PAGE, self._page)
-        app.router.add_get(PAGE_SCRIPT, self._script)
-        app.router.add_get(PAGE_STYLE, self._style)
-        app.router.add_post(TOKEN_ENDPOINT, self._token)
+        app.router.add_routes(self.routes())
         return app
 
     async def start(self) -> str:

@@ -1,0 +1,88 @@
+"""Webhook mode end to end, through the Telegram double's webhook delivery: the whole onboarding and a Paylov and a
+Payme payment; a wrong and a missing secret refused; an update re-sent after success not run again; /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bot.runtime.webhook import SECRET_HEADER, WebhookServer
+from bot.sandbox import scenarios
+from bot.sandbox.scenarios import add_card, hot_water_to_code, registered
+from tests.conftest import BOT_TOKEN
+from tests.e2e.webhook_bot import PATH, SECRET, start_webhook_bot, webhook_settings
+
+
+@pytest.fixture
+async def webhook_bot(make_settings) -> AsyncIterator[WebhookServer]:
+    server = await start_webhook_bot(make_settings(**webhook_settings()))
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def payme_webhook_bot(make_settings) -> AsyncIterator[WebhookServer]:
+    server = await start_webhook_bot(make_settings(CARD_VAULT="payme", **webhook_settings()))
+    yield server
+    await server.stop()
+
+
+async def post(server: WebhookServer, update: dict, secret: str | None = SECRET) -> tuple[int, str]:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    async with aiohttp.ClientSession() as http, http.post(server.url + PATH, json=update, headers=headers) as answer:
+        return answer.status, await answer.text()
+
+
+async def test_onboarding_and_a_paylov_payment_by_webhook(webhook_bot, telegram, paylov):
+    assert telegram.webhook.secret_token == SECRET and telegram.webhook.allowed_updates == ("callback_query", "message")
+    user = await registered(telegram, 1701)
+    await add_card(user)
+    await hot_water_to_code(user)
+    await user.send("666666")
+    receipt = await user.wait_message("✅ Paid")
+    [pay] = paylov.calls("servicePayment/pay/")
+    assert pay.response["result"]["paymentRef"] in receipt.text
+    assert telegram.calls_of("getUpdates") == []  # nothing polled: every update came by webhook
+    assert all(delivery.status == 200 for delivery in telegram.deliveries)
+
+
+async def test_a_payme_payment_by_webhook(payme_webhook_bot, telegram, payme):
+    user = await registered(telegram, 1702)
+    await scenarios.add_payme_card(telegram, user, BOT_TOKEN)
+    await scenarios.pay_with_payme_card(user)
+    await user.wait_message("✅ Paid")
+    assert len(payme.calls("receipts.pay")) == 1
+
+
+async def test_a_wrong_or_missing_secret_is_refused(webhook_bot, telegram):
+    update = {"update_id": 900001, "message": {"message_id": 1, "date": 0, "chat": {"id": 1703, "type": "private"},
+                                               "from": {"id": 1703, "is_bot": False, "first_name": "X"},
+                                               "text": "/start"}}
+    assert (await post(webhook_bot, update, secret="not-the-secret"))[0] == 401
+    assert (await post(webhook_bot, update, secret=None))[0] == 401
+    assert telegram.calls_of("sendMessage") == []  # neither was run
+    assert await webhook_bot.inbox.get(900001) is None
+
+
+async def test_an_update_sent_again_after_success_is_not_run_again(webhook_bot, telegram):
+    user = await registered(telegram, 1704)
+    await user.send("/help")
+    await user.wait_message("I help you pay")
+    update_id = telegram.last_update_id
+    await telegram.delivered(update_id)
+    answers_before = len(user.bot_messages)
+    await telegram.resend(update_id)  # Telegram never got the 200: it sends the same update again
+    await telegram.wait_for(lambda: len(telegram.deliveries_of(update_id)) == 2)
+    second = telegram.deliveries_of(update_id)[1]
+    await telegram.wait_for(lambda: second.status is not None)
+    assert second.status == 200  # answered at once, not run: "done" in the inbox
+    await user.send("/help")  # the next update is answered; the re-sent one, had it run, would have come first
+    await user.wait_for(lambda: len(user.bot_messages) == answers_before + 1)
+    assert (await webhook_bot.inbox.get(update_id)).attempts == 1
+
+
+async def test_healthz(webhook_bot):
+    async with aiohttp.ClientSession() as http, http.get(webhook_bot.url + "/healthz") as answer:
+        assert answer.status == 200 and (await answer.json())["ok"] is True
