@@ -48,7 +48,7 @@ class UpdateLogMiddleware(BaseMiddleware):
                 event.update_id if isinstance(event, Update) else "-",
                 sender.id if sender else "-",
                 event.event_type if isinstance(event, Update) else type(event).__name__,
-                trace.get("handler", "unhandled"),
+                trace.get("handler", "none"),  # no handler matched (or the update failed before one could)
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )

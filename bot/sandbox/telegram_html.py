@@ -79,9 +79,11 @@ class _Parser:
                     self.end_tag()
                 else:
                     self.start_tag()
-            else:
-                self.emit(char)
-                self.i += 1
+            else:  # plain text up to the next markup, in one piece (one character at a time cost ~1 ms a message)
+                end = min((found for found in (self.text.find("&", self.i), self.text.find("<", self.i))
+                           if found != -1), default=len(self.text))
+                self.emit(self.text[self.i:end])
+                self.i = end
         if self.open:
             raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{self.open[-1].tag}"')
         self.entities.sort(key=lambda e: (e["offset"], -e["length"]))
