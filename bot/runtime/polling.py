@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.app import build_bot, build_dispatcher, open_services
+from bot.runtime.heap import freeze_startup_heap
 from bot.runtime.logs import setup_logging
 from bot.settings import Settings
 
@@ -17,6 +18,7 @@ async def run_polling(settings: Settings) -> None:
         bot = build_bot(services.settings)
         dp = build_dispatcher(services.settings, services)
         logger.info("starting long polling (providers: %s)", settings.PROVIDERS)
+        freeze_startup_heap()
         try:
             await dp.start_polling(bot)
         finally:

@@ -43,6 +43,7 @@ from bot.app import (
     process_owner,
     serves_card_page,
 )
+from bot.runtime.heap import freeze_startup_heap
 from bot.runtime.logs import setup_logging
 from bot.services.inbox import Outcome, UpdateInbox
 from bot.settings import Settings
@@ -256,6 +257,7 @@ async def run_webhook(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     server = WebhookServer(settings)
     await server.start()
+    freeze_startup_heap()
     try:
         await stop.wait()
     finally:
