@@ -39,11 +39,12 @@ $(CHROMIUM):
 locales: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d locales -D messages
 
-# This bot against a bare aiogram echo bot, a table per database (bench/compare.py; about 7 minutes per database on 2 cores):
-# `make bench BENCH_ARGS=--quick` for a short run, `BENCH_ARGS="--database sqlite --profile"` for one database and
-# the bot's top functions (py-spy: `.venv/bin/pip install -e '.[bench]'`). Then the older per-payment benches.
-BENCH_ARGS ?= --database both
+# This bot against a bare aiogram echo bot, a table per database, and the bot's top five costs by py-spy (the
+# optional `bench` dependencies; bench/compare.py, about 7 minutes per database on 2 cores). `make bench
+# BENCH_ARGS=--quick` for a short run. Then the older per-payment benches.
+BENCH_ARGS ?= --database both --profile
 bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.payme_payments
