@@ -86,3 +86,32 @@ async def test_an_update_sent_again_after_success_is_not_run_again(webhook_bot, 
 async def test_healthz(webhook_bot):
     async with aiohttp.ClientSession() as http, http.get(webhook_bot.url + "/healthz") as answer:
         assert answer.status == 200 and (await answer.json())["ok"] is True
+
+
+async def test_an_update_past_its_deadline_is_stopped_and_the_money_engine_tells_the_outcome(make_settings, telegram,
+                                                                                           paylov, caplog):
+    """Paylov holds the pay call past UPDATE_DEADLINE: the update is stopped and answered 200 (Telegram does not send
+    it again), and the worker settles the payment by its status call and sends the receipt; pay is sent once."""
+    settings = make_settings(UPDATE_DEADLINE=0.5, INBOX_LEASE=5, PROVIDER_CONNECT_TIMEOUT=0.5,
+                             PROVIDER_READ_TIMEOUT=2, PAYING_STALE_AFTER=7, STATUS_WORKER_TICK=0.2,
+                             STATUS_CHECK_INTERVALS="0.2", **webhook_settings())
+    server = await start_webhook_bot(settings)
+    try:
+        user = await registered(telegram, 1705)
+        await add_card(user)
+        await hot_water_to_code(user)
+        hold = paylov.hold_next("servicePayment/pay/", apply=True)  # charged; the answer waits past the deadline
+        await user.send("666666")
+        update_id = telegram.last_update_id
+        await hold.reached()
+        delivery = await telegram.delivered(update_id, timeout=10)
+        assert delivery.attempt == 1  # answered within Telegram's patience, once: not re-sent
+        assert "stopped at its deadline" in caplog.text
+        hold.release()
+        receipt = await user.wait_message("✅ Paid", timeout=30)  # from the outbox, once the claim has run out
+        assert "7 000" in receipt.text
+        assert len(paylov.calls("servicePayment/pay/")) == 1
+        assert len(paylov.calls("transaction/status/")) >= 1
+        assert len(telegram.deliveries_of(update_id)) == 1
+    finally:
+        await server.stop()
