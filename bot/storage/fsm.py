@@ -124,7 +124,7 @@ class SqlStorage(BaseStorage):
             if state is None and not data:
                 await session.execute(delete(FsmRecord).where(FsmRecord.key == row_key))
             else:
-                await _upsert(session, row_key, state, data)
+                await _upsert(session, row_key, state, data, changed=tuple(values))
         if scope is not None:
             scope.fsm[row_key] = (state, dict(data))
 
@@ -164,16 +164,19 @@ class SqliteReader:
             self._connection = None
 
 
-async def _upsert(session: AsyncSession, row_key: str, state: str | None, data: dict) -> None:
+async def _upsert(session: AsyncSession, row_key: str, state: str | None, data: dict, *,
+                  changed: tuple[str, ...]) -> None:
+    """A new row gets both columns; an existing one only the columns this write changes (set_state leaves the data
+    as it is in the row, as a plain UPDATE of the state would)."""
     values = {"key": row_key, "state": state, "data": data, "updated_at": utcnow()}
     dialect = session.bind.dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = (sqlite if dialect == "sqlite" else postgresql).insert(FsmRecord).values(**values)
         await session.execute(insert.on_conflict_do_update(
-            index_elements=[FsmRecord.key], set_={name: insert.excluded[name] for name in ("state", "data",
-                                                                                      "updated_at")}))
+            index_elements=[FsmRecord.key], set_={name: insert.excluded[name] for name in (*changed, "updated_at")}))
         return
-    result = await session.execute(update(FsmRecord).where(FsmRecord.key == row_key).values(**values))
+    result = await session.execute(update(FsmRecord).where(FsmRecord.key == row_key)
+                                   .values(**{name: values[name] for name in (*changed, "updated_at")}))
     if result.rowcount == 0:
         session.add(FsmRecord(**values))
 

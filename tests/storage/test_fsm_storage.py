@@ -154,3 +154,16 @@ async def test_a_connection_broken_since_its_last_use_is_replaced_on_the_first_r
     server.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
     with one_update():
         assert await storage.get_state(KEY) == "Pay:amount"
+
+
+async def test_a_state_change_leaves_the_data_another_writer_saved_meanwhile(sessions, storage):
+    """The worker's outbox writes a conversation's row outside any update: a step change made by an update that
+    read the row before keeps what the outbox wrote to the data (only the changed column is written)."""
+    outbox = SqlStorage(sessions)
+    await storage.set_state(KEY, "Pay:code")
+    await storage.set_data(KEY, {"payment_id": 3})
+    with one_update():
+        assert await storage.get_state(KEY) == "Pay:code"
+        await outbox.set_data(KEY, {"payment_id": 3, "told": True})
+        await storage.set_state(KEY, "Pay:amount")
+    assert await rows(sessions) == [("Pay:amount", {"payment_id": 3, "told": True})]
