@@ -16,6 +16,10 @@ chosen call is held (`Hold` from `bot/sandbox/faults.py`), and "restart" is a ne
 
 Extension points: `child_env(**extra)` takes any further setting (a PaySys gateway, `CARD_VAULT`, a webhook URL);
 `BotChild(args=...)` runs another subcommand; `ready()` is the one readiness check (a webhook mode overrides it).
+
+`WebhookChild` is the bot in webhook mode (WEBHOOK_URL in its environment): ready once GET /healthz answers 200 on
+its WEBHOOK_HOST:WEBHOOK_PORT; `terminate()` sends SIGTERM without waiting (to look at the process while it drains)
+and `exited()` waits for the end. `wait_until` waits on a condition of another process, which sends no event.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -45,7 +51,8 @@ from bot.sandbox.telegram import TelegramDouble
 from bot.settings import Settings
 from bot.storage.models import CashbackEntry, Payment, PaymentEvent
 
-__all__ = ["BOT_TOKEN", "BotChild", "BotLedger", "ChildFailed", "child_env", "describe_ledgers"]
+__all__ = ["BOT_TOKEN", "BotChild", "BotLedger", "ChildFailed", "WebhookChild", "child_env", "describe_ledgers",
+           "wait_until"]
 
 BOT_TOKEN = "4242:TEST-token-for-the-telegram-double-only"
 SOURCE_ROOT = Path(bot.__file__).resolve().parent.parent  # the tree the test process imports `bot` from
@@ -282,6 +289,63 @@ class BotChild:
             raise ChildFailed(f"the bot child exited with {code} before it could {what}\n{self.log_tail()}")
         raise ChildFailed(f"the bot child did not {what} within {timeout}s (pid {self.pid}, still running)\n"
                           f"{self.log_tail()}")
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float | None = 10.0, every: float = 0.05,
+                     what: str = "the condition") -> None:
+    """Until `await check()` is true, asked every `every` seconds: for a state of another process (a port that starts
+    answering, a status that changes), which sends no event to wait on. TimeoutError after `timeout` (None: never)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not await check():
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not hold within {timeout}s")
+        await asyncio.sleep(every)  # polling another process, not synchronising our own code
+
+
+class WebhookChild(BotChild):
+    """`python -m bot` in webhook mode: the environment carries WEBHOOK_URL, WEBHOOK_HOST and WEBHOOK_PORT (a fixed
+    port, so a restart listens where Telegram posts). Ready once GET /healthz answers 200: the schema check, the
+    services and the listening socket are all done."""
+
+    def __init__(self, env: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(env, **kwargs)
+        if not self.env.get("WEBHOOK_URL") or not self.env.get("WEBHOOK_PORT"):
+            raise ValueError("a WebhookChild needs WEBHOOK_URL and a fixed WEBHOOK_PORT in its environment")
+        host = self.env.get("WEBHOOK_HOST") or "127.0.0.1"
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        self.url = f"http://{host}:{self.env['WEBHOOK_PORT']}"  # where it listens
+
+    async def health(self) -> int | None:
+        """GET /healthz's status; None when nothing answers (not listening yet, or any more)."""
+        try:
+            async with aiohttp.ClientSession() as http, http.get(
+                    f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=10)) as answer:
+                return answer.status
+        except (aiohttp.ClientError, OSError):
+            return None
+
+    async def ready(self) -> None:
+        async def healthy() -> bool:
+            return await self.health() == 200
+
+        await wait_until(healthy, timeout=None)  # start() bounds it, and fails at once if the child dies
+
+    def terminate(self) -> None:
+        """SIGTERM without waiting: the process drains (/healthz 503, new posts 503) while the test looks."""
+        if self.running:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signal.SIGTERM)
+
+    async def exited(self, timeout: float | None = None) -> int:
+        """Until the process has ended (stop_timeout by default); its exit code. ChildFailed with the log if not."""
+        assert self._process is not None
+        try:
+            await asyncio.wait_for(self._process.wait(), timeout or self.stop_timeout)
+        except TimeoutError:
+            raise ChildFailed(f"the bot child did not exit within {timeout or self.stop_timeout}s\n"
+                              f"{self.log_tail()}") from None
+        return self._ended()
 
 
 class BotLedger:

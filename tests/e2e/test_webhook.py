@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bot.runtime.set_webhook import run_set_webhook
 from bot.runtime.webhook import SECRET_HEADER, WebhookServer
 from bot.sandbox import scenarios
 from bot.sandbox.scenarios import add_card, hot_water_to_code, registered
 from tests.conftest import BOT_TOKEN
-from tests.e2e.webhook_bot import PATH, SECRET, start_webhook_bot, webhook_settings
+from tests.e2e.webhook_bot import PATH, SECRET, free_port, start_webhook_bot, webhook_settings
 
 
 @pytest.fixture
@@ -115,3 +116,14 @@ async def test_an_update_past_its_deadline_is_stopped_and_the_money_engine_tells
         assert len(telegram.deliveries_of(update_id)) == 1
     finally:
         await server.stop()
+
+
+async def test_set_webhook_says_in_one_line_why_it_did_not(make_settings, telegram, capsys):
+    refused = make_settings(WEBHOOK_URL="http://bot.example.com/telegram", WEBHOOK_SECRET=SECRET)
+    assert await run_set_webhook(refused) == 2  # Telegram takes https only (plain http only to loopback here)
+    assert capsys.readouterr().err.strip() == ("error: Telegram refused the webhook: Bad Request: bad webhook: "
+                                               "An HTTPS URL must be provided for webhook")
+    unreachable = make_settings(TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}", **webhook_settings())
+    assert await run_set_webhook(unreachable) == 2
+    assert capsys.readouterr().err.strip() == "error: the Bot API is unreachable: the webhook is not set"
+    assert telegram.webhook is None
