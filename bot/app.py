@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -38,6 +39,7 @@ from bot.middlewares.i18n import ProfileI18nMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.payment_exit import PaymentExitMiddleware
 from bot.middlewares.response_models import KeepResponseModels
+from bot.middlewares.retry_after import RetryAfterMiddleware, Sleep
 from bot.middlewares.sandbox_banner import SandboxBanner, shows_test_mode
 from bot.middlewares.user import ProfileMiddleware
 from bot.providers.http import make_http_client
@@ -253,7 +255,10 @@ def _tashkent_today() -> date:
     return datetime.now(TASHKENT).date()
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, *, retry_sleep: Sleep = asyncio.sleep) -> Bot:
+    """The Bot and its session's request middlewares, outermost first (aiogram wraps them in registration order):
+    Telegram's 429 waited out and the request sent again (`retry_sleep` waits; a test passes one that only records),
+    then each try through the response-model keeper and the test-mode line."""
     session = None
     if settings.TELEGRAM_API_URL:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL.rstrip("/")))
@@ -262,6 +267,7 @@ def build_bot(settings: Settings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    bot.session.middleware(RetryAfterMiddleware(sleep=retry_sleep))  # first: it wraps every other
     bot.session.middleware(KeepResponseModels())
     if shows_test_mode(settings):  # emulated money in front of real people: every message says so
         bot.session.middleware(SandboxBanner())

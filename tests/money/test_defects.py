@@ -77,7 +77,7 @@ async def test_a_payme_payment_never_sends_its_token_to_paylov(payme_fast, teleg
     user = await registered(telegram, 1303)
     await scenarios.add_payme_card(telegram, user, BOT_TOKEN)
     token = (await bot.services.cards.list(user.user_id))[0]
-    telegram.fail_next("editMessageReplyMarkup", "429", retry_after=1)
+    telegram.fail_next("editMessageReplyMarkup", "429", retry_after=11)  # beyond what the session waits out
     await scenarios.hot_water_to_confirm(user, amount="7000")
     receipt = await user.wait_message("✅ Paid")
     await user.send("666666")
