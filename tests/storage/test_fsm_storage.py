@@ -5,8 +5,6 @@ engine when it cannot (a file not readable), with the same answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, select
@@ -34,14 +32,6 @@ class Statements:
     def take(self) -> list[str]:
         seen, self.seen = self.seen, []
         return seen
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = make_engine(database_url)
-    await upgrade(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services.inbox import Claim, Outcome, UpdateInbox
-from bot.storage.db import Sessions, make_engine, make_sessionmaker, upgrade
+from bot.storage.db import Sessions, make_engine, make_sessionmaker
 from bot.storage.models import InboxUpdate
 
 LEASE = timedelta(seconds=30)
@@ -33,14 +33,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = make_engine(database_url)
-    await upgrade(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture
