@@ -59,11 +59,12 @@ class Plan:
     rounds: int = 5  # one-at-a-time blocks per bot, alternating
     updates: int = 40  # round trips per block
     bursts: tuple[int, ...] = (50, 200, 1000)
+    burst_rounds: int = 3  # each burst size per bot, alternating; the median is reported
     flows: tuple[int, ...] = (10, 100, 1000)
     restarts: int = 3
 
 
-QUICK = Plan(rounds=3, updates=20, bursts=(50,), flows=(10,), restarts=1)
+QUICK = Plan(rounds=3, updates=20, bursts=(50,), burst_rounds=1, flows=(10,), restarts=1)
 
 
 # ---- the processes ---------------------------------------------------------------------------------------------
@@ -256,17 +257,25 @@ async def burst(side: Side, size: int) -> tuple[float, float]:
     return time.perf_counter() - started, cpu_seconds(side.pid) - cpu
 
 
-async def bursts(sides: tuple[Side, Side], sizes: tuple[int, ...]) -> list[Row]:
-    """Throughput under a crowd: how fast a queue of distinct users drains (this bot's users are onboarded)."""
+async def bursts(sides: tuple[Side, Side], sizes: tuple[int, ...], rounds: int) -> list[Row]:
+    """Throughput under a crowd: how fast a queue of distinct users drains (this bot's users are onboarded). Each
+    size `rounds` times, the two bots alternating (which goes first alternates too); medians. One burst is a
+    fraction of a second, so a single one mostly measures the machine's moment."""
     rows = []
-    for index, size in enumerate(sizes):
-        results = {}
-        for side in sides if index % 2 == 0 else reversed(sides):
-            results[side.name] = await burst(side, size)
-        (floor_wall, floor_cpu), (bot_wall, bot_cpu) = (results[side.name] for side in sides)
-        rows += [Row(f"burst of {size} users: updates/s", size / floor_wall, size / bot_wall, throughput=True),
-                 Row(f"burst of {size} users: CPU per update, ms", floor_cpu / size * 1000, bot_cpu / size * 1000,
-                     digits=2)]
+    for size in sizes:
+        walls: dict[str, list[float]] = {side.name: [] for side in sides}
+        cpus: dict[str, list[float]] = {side.name: [] for side in sides}
+        for turn in range(rounds):
+            for side in sides if turn % 2 == 0 else reversed(sides):
+                wall, cpu = await burst(side, size)
+                walls[side.name].append(wall)
+                cpus[side.name].append(cpu)
+        floor_wall, bot_wall = (statistics.median(walls[side.name]) for side in sides)
+        floor_cpu, bot_cpu = (statistics.median(cpus[side.name]) for side in sides)
+        rows += [Row(f"burst of {size} users ({rounds}×, median): updates/s", size / floor_wall, size / bot_wall,
+                     throughput=True),
+                 Row(f"burst of {size} users ({rounds}×, median): CPU per update, ms", floor_cpu / size * 1000,
+                     bot_cpu / size * 1000, digits=2)]
     return rows
 
 
@@ -449,7 +458,7 @@ async def compare(kind: str, plan: Plan, *, profile: bool = False) -> list[Row]:
             rows += await one_at_a_time(sides, plan)
             if profile:
                 print_profile(kind, await sample_profile(sides[1], PROFILE_UPDATES, workdir))
-            rows += await bursts(sides, plan.bursts)
+            rows += await bursts(sides, plan.bursts, plan.burst_rounds)
             rows.append(Row("peak RSS after the bursts, MB", peak_rss_mb(floor.pid), peak_rss_mb(bot.pid)))
             rows.append(await restarts(sides, plan.restarts))
         for count in plan.flows:

@@ -106,6 +106,9 @@ class Settings(DatabaseSettings):
     INBOX_LEASE: float = Field(default=60, gt=0, description="seconds an update being handled is held; after that a "
                                                              "re-send is taken as its holder's death and run again")
 
+    UPDATE_CONCURRENCY: int = Field(default=100, ge=1, description="updates one polling process handles at once; "
+                                    "the next wait at Telegram. Unbounded, 1000 users at once starved the database "
+                                    "pool on PostgreSQL: every task waits its turn on a saturated event loop")
     CATALOGUE_TTL: int = Field(default=600, ge=0, description="seconds a provider catalogue is cached")
     PROVIDER_READ_TIMEOUT: float = Field(default=15.0, gt=0)
     PROVIDER_CONNECT_TIMEOUT: float = Field(default=3.0, gt=0)

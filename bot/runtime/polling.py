@@ -20,6 +20,6 @@ async def run_polling(settings: Settings) -> None:
         logger.info("starting long polling (providers: %s)", settings.PROVIDERS)
         freeze_startup_heap()
         try:
-            await dp.start_polling(bot)
+            await dp.start_polling(bot, tasks_concurrency_limit=settings.UPDATE_CONCURRENCY)
         finally:
             await bot.session.close()

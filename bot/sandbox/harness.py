@@ -39,7 +39,8 @@ class BotProcess:
             started = asyncio.Event()
             self.dispatcher.startup.register(started.set)
             self._task = asyncio.create_task(
-                self.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=2)
+                self.dispatcher.start_polling(bot, handle_signals=False, polling_timeout=2,
+                                              tasks_concurrency_limit=self.services.settings.UPDATE_CONCURRENCY)
             )
             waiter = asyncio.create_task(started.wait())
             await asyncio.wait({waiter, self._task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)

@@ -127,3 +127,23 @@ async def test_set_webhook_says_in_one_line_why_it_did_not(make_settings, telegr
     assert await run_set_webhook(unreachable) == 2
     assert capsys.readouterr().err.strip() == "error: the Bot API is unreachable: the webhook is not set"
     assert telegram.webhook is None
+
+
+async def test_an_update_sent_again_while_it_is_being_handled_gets_503(webhook_bot, telegram, paylov):
+    """Telegram gave up waiting and posted the update again while the first post is still being handled: the second
+    is answered 503 (try later) without running, and the user gets one answer, from the first."""
+    user = await registered(telegram, 1706)
+    await add_card(user)
+    await hot_water_to_code(user)
+    hold = paylov.hold_next("servicePayment/pay/", apply=True)
+    await user.send("666666")
+    update_id = telegram.last_update_id
+    await hold.reached()
+    status, _ = await post(webhook_bot, telegram.created_updates[update_id])
+    assert status == 503
+    hold.release()
+    await user.wait_message("✅ Paid")
+    await telegram.delivered(update_id)
+    assert len(paylov.calls("servicePayment/pay/")) == 1
+    assert sum("✅ Paid" in m.text for m in user.bot_messages) == 1
+    assert (await webhook_bot.inbox.get(update_id)).attempts == 1
