@@ -55,7 +55,9 @@ def make_engine(url: str) -> AsyncEngine:
         # No pre-ping: with asyncpg it is BEGIN, a query and ROLLBACK before every use, the largest cost of an update
         # on PostgreSQL. A connection broken since its last use is found by the update's first read, which tries
         # again (bot.storage.fsm), and by the ledger's writes, which do too (bot.money.ledger).
-        return create_async_engine(url)
+        # 15 kept: a burst's connections are reused, not opened and closed again (each open costs asyncpg's and
+        # SQLAlchemy's set-up round trips); bench/compare.py, bursts of 50-1000 users.
+        return create_async_engine(url, pool_size=15, max_overflow=5)
     if parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)

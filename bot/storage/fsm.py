@@ -55,8 +55,10 @@ class SqlStorage(BaseStorage):
     def __init__(self, sessionmaker: async_sessionmaker, key_builder: KeyBuilder | None = None) -> None:
         self._sessions = sessionmaker
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
-        path = sqlite_path(sessionmaker.kw["bind"].url)
+        engine = sessionmaker.kw["bind"]
+        path = sqlite_path(engine.url)
         self._sqlite = SqliteReader(path) if path else None
+        self._postgresql = engine.dialect.name == "postgresql"
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -87,6 +89,8 @@ class SqlStorage(BaseStorage):
             return scope.fsm[row_key]
         # One statement for both: the conversation and the sender's profile (read by ProfileMiddleware next).
         row = self._sqlite.read(row_key, key.user_id) if self._sqlite is not None else None
+        if row is None and self._postgresql:
+            row = await self._read_postgresql(row_key, key.user_id)
         if row is None:
             row = await self._read_through_engine(row_key, key.user_id)
         state, data, user_id, language, phone = row
@@ -95,6 +99,20 @@ class SqlStorage(BaseStorage):
             scope.fsm[row_key] = found
             scope.users.setdefault(key.user_id, UserRow(user_id, language, phone) if user_id is not None else None)
         return found
+
+    async def _read_postgresql(self, row_key: str, user_id: int) -> tuple | None:
+        """The same statement straight on the pooled asyncpg connection (prepared once per connection by asyncpg):
+        SQLAlchemy's statement and result layers cost more CPU than the query. Anything unusual (a connection the
+        server ended) gives the connection up and returns None: the engine's path reads it, with its retry."""
+        async with self._sessions.kw["bind"].connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                record = await raw.driver_connection.fetchrow(POSTGRESQL_QUERY, row_key, user_id)
+            except Exception:  # noqa: BLE001 - whatever the driver raised, the engine's path decides
+                await connection.invalidate()
+                return None
+        state, data, found_id, language, phone = record
+        return state, json.loads(data) if isinstance(data, str) else (data or {}), found_id, language, phone
 
     async def _read_through_engine(self, row_key: str, user_id: int) -> tuple:
         """One statement needs no transaction around it: no BEGIN and ROLLBACK round trips. It is the first use of
@@ -133,6 +151,10 @@ class SqlStorage(BaseStorage):
         async with self._sessions() as session:
             record = await session.get(FsmRecord, row_key)
         return (record.state, dict(record.data or {})) if record else (None, {})
+
+
+POSTGRESQL_QUERY = ("SELECT f.state, f.data, u.id, u.language, u.phone FROM (SELECT 1) AS one "
+                    "LEFT JOIN fsm_states AS f ON f.key = $1 LEFT JOIN users AS u ON u.id = $2")
 
 
 class SqliteReader:
