@@ -5,6 +5,8 @@ engine when it cannot (a file not readable), with the same answer."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, select
@@ -35,8 +37,22 @@ class Statements:
 
 
 @pytest.fixture
-def storage(sessions: Sessions) -> SqlStorage:
-    return SqlStorage(sessions)
+async def storages(sessions: Sessions) -> AsyncIterator[Callable[[], SqlStorage]]:
+    """Storages on the test's database (each a process's own), closed at the end (PostgreSQL: their pools)."""
+    made: list[SqlStorage] = []
+
+    def make() -> SqlStorage:
+        made.append(SqlStorage(sessions))
+        return made[-1]
+
+    yield make
+    for storage in made:
+        await storage.close()
+
+
+@pytest.fixture
+def storage(storages: Callable[[], SqlStorage]) -> SqlStorage:
+    return storages()
 
 
 async def rows(sessions: Sessions) -> list[tuple[str | None, dict]]:
@@ -102,9 +118,9 @@ async def test_clear_is_one_delete_and_leaves_no_row(sessions, storage):
     assert await rows(sessions) == []
 
 
-async def test_outside_an_update_every_call_reads_the_row_as_it_is_now(sessions, storage):
+async def test_outside_an_update_every_call_reads_the_row_as_it_is_now(sessions, storage, storages):
     """The outbox and the card page's notice use the storage outside an update: nothing is remembered."""
-    other = SqlStorage(sessions)
+    other = storages()
     await storage.set_state(KEY, "AddCard:code")
     assert await other.get_state(KEY) == "AddCard:code"
     await storage.set_state(KEY, None)
@@ -148,10 +164,10 @@ async def test_a_connection_broken_since_its_last_use_is_replaced_on_the_first_r
         assert await storage.get_state(KEY) == "Pay:amount"
 
 
-async def test_a_state_change_leaves_the_data_another_writer_saved_meanwhile(sessions, storage):
+async def test_a_state_change_leaves_the_data_another_writer_saved_meanwhile(sessions, storage, storages):
     """The worker's outbox writes a conversation's row outside any update: a step change made by an update that
     read the row before keeps what the outbox wrote to the data (only the changed column is written)."""
-    outbox = SqlStorage(sessions)
+    outbox = storages()
     await storage.set_state(KEY, "Pay:code")
     await storage.set_data(KEY, {"payment_id": 3})
     with one_update():
