@@ -290,6 +290,7 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
     # is read once per update, together with the profile.
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True, **services.workflow_data())
     dp.fsm = FsmMiddleware(storage=storage, events_isolation=isolation)  # its storage is closed by aiogram's hook
+    dp.shutdown.register(finish_updates_in_hand)  # first of the shutdown hooks: before the jobs and the session stop
     jobs = ((start_worker, stop_worker), (start_reminders, stop_reminders), (start_reconciler, stop_reconciler),
             (start_inbox_purge, stop_inbox_purge))
     for start, stop in jobs:
@@ -319,6 +320,17 @@ def build_dispatcher(settings: Settings, services: Services, *, updates: bool = 
         dp.startup.register(start_webapp)
         dp.shutdown.register(stop_webapp)
     return dp
+
+
+async def finish_updates_in_hand(dispatcher: Dispatcher, settings: Settings) -> None:
+    """A graceful stop finishes the updates in hand. aiogram's polling runs the shutdown hooks and then closes the
+    Bot's session, without waiting for the update tasks it started: a handler still at work lost its next request
+    and the user read "something went wrong". Bounded by UPDATE_DEADLINE; the money engine settles what is left.
+    (Webhook mode drains its posts before the hooks run, bot.runtime.webhook.)"""
+    in_hand = [task for task in dispatcher._handle_update_tasks if not task.done()]  # no public handle in aiogram
+    if in_hand:
+        logger.info("stopping: %s updates in hand to finish", len(in_hand))
+        await asyncio.wait(in_hand, timeout=settings.UPDATE_DEADLINE)
 
 
 def serves_card_page(settings: Settings, services: Services) -> bool:
