@@ -93,8 +93,9 @@ async def test_an_update_past_its_deadline_is_stopped_and_the_money_engine_tells
                                                                                            paylov, caplog):
     """Paylov holds the pay call past UPDATE_DEADLINE: the update is stopped and answered 200 (Telegram does not send
     it again), and the worker settles the payment by its status call and sends the receipt; pay is sent once."""
-    settings = make_settings(UPDATE_DEADLINE=0.5, INBOX_LEASE=5, PROVIDER_CONNECT_TIMEOUT=0.5,
-                             PROVIDER_READ_TIMEOUT=2, PAYING_STALE_AFTER=7, STATUS_WORKER_TICK=0.2,
+    # The deadline leaves a loaded machine time to reach the pay call; the read timeout outlasts the deadline.
+    settings = make_settings(UPDATE_DEADLINE=3, INBOX_LEASE=10, PROVIDER_CONNECT_TIMEOUT=0.5,
+                             PROVIDER_READ_TIMEOUT=5, PAYING_STALE_AFTER=13, STATUS_WORKER_TICK=0.2,
                              STATUS_CHECK_INTERVALS="0.2", **webhook_settings())
     server = await start_webhook_bot(settings)
     try:
@@ -109,7 +110,7 @@ async def test_an_update_past_its_deadline_is_stopped_and_the_money_engine_tells
         assert delivery.attempt == 1  # answered within Telegram's patience, once: not re-sent
         assert "stopped at its deadline" in caplog.text
         hold.release()
-        receipt = await user.wait_message("✅ Paid", timeout=30)  # from the outbox, once the claim has run out
+        receipt = await user.wait_message("✅ Paid", timeout=60)  # from the outbox, once the claim has run out
         assert "7 000" in receipt.text
         assert len(paylov.calls("servicePayment/pay/")) == 1
         assert len(paylov.calls("transaction/status/")) >= 1
