@@ -12,6 +12,10 @@ RUN pip wheel --no-deps --wheel-dir /dist .
 FROM python:3.11.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=build /dist /tmp/dist
+# DejaVu: the picture receipts and charts draw Cyrillic and Uzbek Latin with it (bot/pictures/canvas.py).
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 RUN pip install /tmp/dist/*.whl \
  && rm -rf /tmp/dist \
  && groupadd --gid 10001 bot \

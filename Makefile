@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The card page's browser test drives Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM := /usr/bin/chromium
+# The pictures' font, with Cyrillic and Uzbek Latin (bot/pictures/canvas.py; without it Pillow's Latin-only font).
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup locales bench clean
@@ -17,7 +19,7 @@ demo: setup
 # The kill tests (tests/crash) mostly wait on the bot processes they start and kill: they run beside the rest of
 # the suite, each run with its own PostgreSQL and its own card-data audit (tests/zz_audit); either failing fails.
 CRASH_LOG := .crash-tests.log
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) $(FONT)
 	@$(BIN)/python -m pytest -p no:cacheprovider tests/crash tests/zz_audit > $(CRASH_LOG) 2>&1 & crash=$$!; \
 	$(BIN)/python -m pytest --ignore=tests/crash; main=$$?; \
 	wait $$crash; crashed=$$?; \
@@ -36,6 +38,10 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
+$(FONT):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-dejavu-core
+
 locales: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d locales -D messages
 
@@ -49,6 +55,7 @@ bench: setup
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.payme_payments
 	$(BIN)/python -m bench.flows 100
+	$(BIN)/python -m bench.webhook
 
 clean:
 	rm -rf $(VENV) data .pytest_cache $(CRASH_LOG)

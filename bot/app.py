@@ -180,7 +180,7 @@ async def open_services(settings: Settings, *, today: Callable[[], date] | None 
                                      settlement_card_id=settings.PAYLOV_SETTLEMENT_CARD_ID,
                                      cashback_percent=settings.CASHBACK_PERCENT, **payout_rail),
             history=HistoryService(sessionmaker, paylov, catalogue),
-            homes=HomesService(sessionmaker, today=today or _tashkent_today),
+            homes=HomesService(sessionmaker, today=today or _tashkent_today, owner=owner),
             sandboxes=sandboxes,
             paysys=paysys,
             payouts=PayoutsService(
@@ -275,11 +275,22 @@ def build_bot(settings: Settings, *, retry_sleep: Sleep = asyncio.sleep) -> Bot:
 
 
 def build_storage(settings: Settings, services: Services) -> tuple[BaseStorage, BaseEventIsolation]:
+    """With REDIS_URL, conversations and per-chat locks are shared by every replica. An untouched conversation expires
+    (REDIS_STATE_TTL); a chat's lock outlives an update's deadline by a little, so the chats of a replica killed
+    mid-update answer again within seconds (aiogram's default lock is 60 s). The profile still comes from the
+    database (ProfileMiddleware)."""
     if settings.REDIS_URL:
-        from aiogram.fsm.storage.redis import RedisStorage
+        import inspect
 
-        storage = RedisStorage.from_url(settings.REDIS_URL)
-        return storage, storage.create_isolation()
+        from aiogram.fsm.storage.redis import RedisStorage
+        from redis.asyncio import Redis
+
+        storage = RedisStorage.from_url(settings.REDIS_URL, state_ttl=settings.REDIS_STATE_TTL,
+                                        data_ttl=settings.REDIS_STATE_TTL)
+        lock = {"timeout": settings.redis_lock_timeout}
+        if "raise_on_release_error" in inspect.signature(Redis.lock).parameters:  # redis>=5.3
+            lock["raise_on_release_error"] = False  # a polling handler outliving its lock: not the user's error
+        return storage, storage.create_isolation(lock_kwargs=lock)
     return SqlStorage(services.sessionmaker), SimpleEventIsolation()
 
 

@@ -92,7 +92,15 @@ class Settings(DatabaseSettings):
     WEBAPP_HOST: str = Field(default="127.0.0.1", description="where the bot's web server (the card page) listens")
     WEBAPP_PORT: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
 
-    REDIS_URL: str | None = None
+    REDIS_URL: str | None = Field(default=None, description="redis://host:port/db: conversations, per-chat locks and "
+                                                        "the bulk-send pace shared by every replica")
+    REDIS_STATE_TTL: int = Field(default=30 * 86400, gt=0, description="seconds an untouched conversation is kept in "
+                                                                       "Redis")
+    REDIS_LOCK_TIMEOUT: float | None = Field(
+        default=None, gt=0, description="seconds a chat stays locked by a replica that died handling its update; "
+                                        "longer than UPDATE_DEADLINE (default: UPDATE_DEADLINE + 5)")
+    BULK_SEND_RATE: int = Field(default=25, ge=1, le=30, description="messages a second the reminders send, in total "
+                                                                     "across replicas (Telegram allows about 30)")
 
     # Webhook mode (bot.runtime.webhook): with WEBHOOK_URL set the bot serves updates over HTTPS instead of polling.
     WEBHOOK_URL: str | None = Field(default=None, description="public https:// address Telegram posts updates to")
@@ -103,8 +111,10 @@ class Settings(DatabaseSettings):
     UPDATE_DEADLINE: float = Field(default=20, gt=0, description="seconds an update's handling may take in webhook "
                                                                  "mode; longer provider work goes on in the money "
                                                                  "engine and reaches the user by the outbox")
-    INBOX_LEASE: float = Field(default=60, gt=0, description="seconds an update being handled is held; after that a "
-                                                             "re-send is taken as its holder's death and run again")
+    INBOX_LEASE: float | None = Field(
+        default=None, gt=0, description="seconds an update being handled is held; after that a re-send is taken as "
+                                        "its holder's death and run again (default: UPDATE_DEADLINE + 5, so a dead "
+                                        "replica's updates run again within seconds)")
 
     UPDATE_CONCURRENCY: int = Field(default=100, ge=1, description="updates one polling process handles at once; "
                                     "the next wait at Telegram. Unbounded, 1000 users at once starved the database "
@@ -220,10 +230,25 @@ class Settings(DatabaseSettings):
                 raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
             if len(secret) > 256 or not set(secret) <= WEBHOOK_SECRET_ALPHABET:
                 raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        if self.UPDATE_DEADLINE >= min(self.INBOX_LEASE, AIOGRAM_WEBHOOK_TIMEOUT):
-            raise ValueError(f"UPDATE_DEADLINE must be shorter than INBOX_LEASE ({self.INBOX_LEASE:g} s) and than "
+        if self.UPDATE_DEADLINE >= min(self.inbox_lease, AIOGRAM_WEBHOOK_TIMEOUT):
+            raise ValueError(f"UPDATE_DEADLINE must be shorter than INBOX_LEASE ({self.inbox_lease:g} s) and than "
                              f"the {AIOGRAM_WEBHOOK_TIMEOUT:g} s after which Telegram's post is answered anyway")
         return self
+
+    @model_validator(mode="after")
+    def _lock_outlives_update(self) -> Settings:
+        """A chat's lock must not run out while its update is still handled, or a second update would run beside it."""
+        if self.REDIS_LOCK_TIMEOUT is not None and self.REDIS_LOCK_TIMEOUT <= self.UPDATE_DEADLINE:
+            raise ValueError(f"REDIS_LOCK_TIMEOUT must be longer than UPDATE_DEADLINE ({self.UPDATE_DEADLINE:g} s)")
+        return self
+
+    @property
+    def inbox_lease(self) -> float:
+        return self.INBOX_LEASE if self.INBOX_LEASE is not None else self.UPDATE_DEADLINE + 5
+
+    @property
+    def redis_lock_timeout(self) -> float:
+        return self.REDIS_LOCK_TIMEOUT if self.REDIS_LOCK_TIMEOUT is not None else self.UPDATE_DEADLINE + 5
 
     @property
     def webhook_mode(self) -> bool:

@@ -1,6 +1,6 @@
-"""A card number sent where none is asked for (the menu, an account step, the expiry step): deleted at once, never
-echoed back, and the step goes on. Only the steps that ask for one take card numbers: "Add a card" and the card
-of a withdrawal or a refund."""
+"""A card number sent where none is asked for (the menu, an account step): deleted at once, never echoed back, and
+the step goes on. Only the steps of "Add a card" (its expiry step deletes a number sent too early and asks for the
+expiry) and the card of a withdrawal or a refund take card numbers."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def create_router() -> Router:
     """Right after the commands: before any step could read the number as its own input."""
     router = Router(name=__name__)
     router.message.register(card_number_elsewhere, F.text.func(holds_card_number) | F.caption.func(holds_card_number),
-                            ~StateFilter(AddCard.number, Cashback.card, Refund.card))
+                            ~StateFilter(AddCard.number, AddCard.expiry, Cashback.card, Refund.card))
     # A code or an expiry typed at a step that takes no such thing (the menu's search would echo it as a query).
     router.message.register(secret_out_of_step, F.text.func(looks_like_code_or_expiry), ~StateFilter(*TAKES_DIGITS))
     return router

@@ -12,13 +12,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now
+from bot.chat.answers import alert, answer_now, rule_message
 from bot.chat.answers import delete_secret
 from bot.chat.answers import edit as edit_message
 from bot.chat.cards import begin_adding
 from bot.chat.checkout import resume_after_card
 from bot.chat.filters import Registered
-from bot.domain.cards import CardError
+from bot.domain.cards import CardError, holds_card_number
 from bot.keyboards import cards as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import AddCardAction, AddCardCb, CardAction, CardCb
@@ -27,7 +27,8 @@ from bot.services.cards import CardFlowError, CardsService, CardView
 from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import AddCard
-from bot.texts.cards import card_text, list_text
+from bot.texts import formats
+from bot.texts.cards import card_name, card_text, list_text
 from bot.texts.outcomes import provider_text, rule_text
 from bot.webapp.server import WebAppServer
 
@@ -77,7 +78,7 @@ async def ask_remove(callback: CallbackQuery, callback_data: CardCb, cards: Card
         return
     await edit_message(
         callback,
-        _("Remove the card “{name}” ({masked})?").format(name=html.quote(card.name), masked=card.masked),
+        _("Remove the card {card}?").format(card=html.quote(card_name(card))),
         kb.confirm_remove(card),
     )
 
@@ -117,8 +118,10 @@ async def expiry_typed(message: Message, state: FSMContext, cards: CardsService,
     try:
         sealed = cards.accept_expiry(message.text)
     except CardError as error:
-        await message.answer(rule_text(error.code) + "\n" + _("(I deleted your message for safety.)"),
-                             reply_markup=kb.cancel_adding())
+        text = rule_text(error.code)
+        if error.code == "expiry_past":  # the next thing expected is another card's expiry: say so
+            text += "\n" + _("To add another card, send its expiry (MM/YY); then I'll ask for its number.")
+        await message.answer(text + "\n" + _("(I deleted your message for safety.)"), reply_markup=kb.cancel_adding())
         return
     await state.update_data(expiry=sealed)
     await state.set_state(AddCard.number)
@@ -127,6 +130,14 @@ async def expiry_typed(message: Message, state: FSMContext, cards: CardsService,
           "right away and pass the number straight to the bank."),
         reply_markup=kb.cancel_adding(),
     )
+
+
+async def number_at_expiry(message: Message, bot: Bot) -> None:
+    """A card number sent where its expiry is asked (after a refused card people send the next card's number): it
+    goes at once, and the user hears what comes first, not a warning about numbers outside "Add a card"."""
+    await delete_secret(message, bot, _("the card number"))
+    await message.answer(_("That looked like a card number, so I deleted it: the bank needs the expiry first. Send "
+                           "this card's expiry (MM/YY), then I'll ask for its number."), reply_markup=kb.cancel_adding())
 
 
 async def number_typed(message: Message, state: FSMContext, cards: CardsService, profile: Profile, bot: Bot) -> None:
@@ -163,22 +174,21 @@ async def _send_code(
             sent = await cards.send_code(profile.id, profile.phone, number_text, sealed_expiry)
     except CardFlowError as error:
         if error.code == "duplicate":
-            await waiting.edit_text(rule_text(error.code, **error.params))
+            await waiting.edit_text(rule_message(error.code, **error.params))
             await _finish(message, state, cards, profile)
         elif error.code == "locked":
-            await _leave(message, state, cards, profile, rule_text(error.code, **error.params))
+            await _leave(message, state, cards, profile, rule_message(error.code, **error.params))
         else:  # the sealed expiry is too old: start again from it
             await state.set_state(AddCard.expiry)
-            await waiting.edit_text(rule_text(error.code, **error.params), reply_markup=kb.cancel_adding())
+            await waiting.edit_text(rule_message(error.code, **error.params), reply_markup=kb.cancel_adding())
         return
     except ProviderRejected as error:
-        if error.code in CARD_REFUSED:  # this card cannot be added: another one starts from its expiry
-            await state.set_state(AddCard.expiry)
-            await state.update_data(expiry=None)
+        if error.code in CARD_REFUSED:
+            # This card cannot be added: the step ends here (no expiry is awaited for a card that was refused), and
+            # the user is back where another card is chosen or added: the card list, or the payment's card question.
             await waiting.edit_text(
-                provider_text(error) + "\n" + _("To add another card, send its expiry (MM/YY), then its number."),
-                reply_markup=kb.cancel_adding(),
-            )
+                provider_text(error) + "\n" + _("To add another card, tap “➕ Add a card”."), reply_markup=None)
+            await _finish(message, state, cards, profile)
         else:
             await _number_again(waiting, state, provider_text(error))
         return
@@ -188,7 +198,8 @@ async def _send_code(
     await state.set_state(AddCard.code)
     await state.update_data(cid=sent.cid, sent_at=time.time())
     await waiting.edit_text(
-        _("I sent a code by SMS to {phone}. Type the 6 digits here.").format(phone=html.quote(sent.phone)),
+        _("I sent a code by SMS to {phone}. Type the 6 digits here.").format(
+            phone=html.quote(formats.phone(sent.phone))),
         reply_markup=kb.code_prompt(),
     )
 
@@ -211,9 +222,9 @@ async def code_typed(message: Message, state: FSMContext, cards: CardsService, p
         return
     except CardFlowError as error:
         if error.code in ("locked", "duplicate"):
-            await _leave(message, state, cards, profile, rule_text(error.code, **error.params))
+            await _leave(message, state, cards, profile, rule_message(error.code, **error.params))
         else:
-            await message.answer(rule_text(error.code, **error.params), reply_markup=kb.code_prompt())
+            await message.answer(rule_message(error.code, **error.params), reply_markup=kb.code_prompt())
         return
     except ProviderRejected as error:
         if error.code == "otp_expired":
@@ -231,7 +242,7 @@ async def code_typed(message: Message, state: FSMContext, cards: CardsService, p
     await state.set_state(AddCard.name)
     await state.update_data(card_id=card.id, cid=None, expiry=None)
     await message.answer(
-        _("✅ Card {masked} is saved.").format(masked=card.masked)
+        _("✅ Card {masked} is saved.").format(masked=html.quote(formats.card(card.vendor, card.masked)))
         + "\n"
         + _("Give it a name, e.g. “Salary card”, or tap Skip."),
         reply_markup=kb.skip_name(),
@@ -262,7 +273,7 @@ async def name_typed(message: Message, state: FSMContext, cards: CardsService, p
     try:
         card = await cards.rename(message.from_user.id, data["card_id"], message.text)
     except CardFlowError as error:
-        await message.answer(rule_text(error.code, **error.params), reply_markup=kb.skip_name())
+        await message.answer(rule_message(error.code, **error.params), reply_markup=kb.skip_name())
         return
     await message.answer(_("Saved as “{name}”.").format(name=html.quote(card.name)), reply_markup=menu_kb.main_menu())
     await _finish(message, state, cards, profile)
@@ -343,6 +354,7 @@ def create_router() -> Router:
     router.callback_query.register(skip_name, AddCardCb.filter(F.action == AddCardAction.skip_name), AddCard.name)
     router.callback_query.register(stale_add_button, AddCardCb.filter())
 
+    router.message.register(number_at_expiry, AddCard.expiry, F.text.func(holds_card_number))
     router.message.register(expiry_typed, AddCard.expiry, F.text)
     router.message.register(number_typed, AddCard.number, F.text)
     router.message.register(photo_at_number, AddCard.number, F.photo | F.document)

@@ -17,13 +17,14 @@ from bot.chat.answers import edit as edit_message
 from bot.chat.filters import Registered
 from bot.chat.payouts import decide, prepare_with_card
 from bot.domain.intents import new_flow
-from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
+from bot.domain.money import AmountError, check_limits, parse_sums
 from bot.keyboards import cashback as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import PayoutAction, PayoutCb
 from bot.services.payouts import PayoutRefused, PayoutsService, PayoutView
 from bot.services.users import Profile
 from bot.states import Cashback
+from bot.texts.amounts import sums_number
 from bot.texts.cashback import cashback_text, outcome_text, refused_text
 
 
@@ -46,8 +47,8 @@ async def withdraw(callback: CallbackQuery, state: FSMContext, payouts: PayoutsS
     await state.set_state(Cashback.amount)
     await state.set_data({"intent": new_flow()["intent"]})
     await callback.message.answer(
-        _("How much to withdraw? From {min} to {max} sum.").format(min=format_sums(limits.min_sums),
-                                                                    max=format_sums(limits.max_sums)),
+        _("How much to withdraw? From {min} to {max} sum.").format(min=sums_number(limits.min_sums),
+                                                                    max=sums_number(limits.max_sums)),
         reply_markup=kb.amount(limits.max_sums))
 
 
@@ -76,7 +77,7 @@ async def _ask_card(message: Message, state: FSMContext, amount: int) -> None:
     await state.update_data(amount=amount)
     await message.answer(
         _("Send the number of the UzCard or HUMO card to receive {amount} sum. I delete your message right away and "
-          "pass the number straight to the transfer service.").format(amount=format_sums(amount)),
+          "pass the number straight to the transfer service.").format(amount=sums_number(amount)),
         reply_markup=kb.quit_step())
 
 
@@ -125,7 +126,7 @@ async def step_hint(message: Message, state: FSMContext) -> None:
 
 
 def _amount_error(error: AmountError, minimum: int, maximum: int) -> str:
-    limits = dict(min=format_sums(minimum), max=format_sums(maximum))
+    limits = dict(min=sums_number(minimum), max=sums_number(maximum))
     return {
         "below_min": _("Withdrawals start from {min} sum.").format(**limits),
         "above_max": _("At most {max} sum can be withdrawn now.").format(**limits),

@@ -16,12 +16,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now
+from bot.chat.answers import alert, answer_now, rule_message
 from bot.chat.answers import delete as delete_message
 from bot.chat.answers import delete_secret
 from bot.chat.answers import edit as edit_message
 from bot.chat.cards import begin_adding
-from bot.chat.checkout import ask_card, report
+from bot.chat.checkout import ask_card, ask_new_amount, report
 from bot.chat.filters import CurrentFlow, Registered
 from bot.domain import forms
 from bot.domain.cards import CardError, parse_otp
@@ -35,7 +35,8 @@ from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from bot.settings import Settings
 from bot.states import Pay
-from bot.texts.labels import label, shown
+from bot.texts.cards import card_name
+from bot.texts.labels import label, option_title, shown
 from bot.texts.outcomes import provider_text, rule_text
 from bot.texts.receipts import summary
 from bot.webapp.server import WebAppServer
@@ -63,12 +64,14 @@ async def choose_card(callback: CallbackQuery, callback_data: PayCb, state: FSMC
     await state.set_state(Pay.confirm)
     await state.update_data(card_id=card.id)
     text = summary(service=form.service.name, account_display=display, amount=flow["amount"],
-                   card=f"{card.name} ({card.masked})", can_cancel=form.service.can_cancel)
+                   card=card_name(card), can_cancel=form.service.can_cancel)
     await edit_message(callback, text, kb.confirm(flow["flow"]))
 
 
 def _account_display(form: ServiceForm, answers: dict[str, str]) -> list[list[str]]:
-    return [[label(field.name, field.title), shown(value, 80)] for field, value in forms.display(form.fields, answers)]
+    """Labels and known option titles in the user's language at the time of paying, as the receipt keeps them."""
+    return [[label(field.name, field.title), shown(option_title(value), 80)]
+            for field, value in forms.display(form.fields, answers)]
 
 
 async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
@@ -91,7 +94,7 @@ async def confirm(callback: CallbackQuery, state: FSMContext, flow: dict, catalo
         if error.code != "card_inactive":
             await callback.message.answer(_("This payment is closed."))
             return
-        await callback.message.answer(rule_text(error.code, **error.params))  # the token died since it was chosen
+        await callback.message.answer(rule_message(error.code, **error.params))  # the token died since it was chosen
         await ask_card(callback.message, state, cards, profile)
         return
     except PaymentClosed:
@@ -140,6 +143,24 @@ async def again(callback: CallbackQuery, state: FSMContext, flow: dict, catalogu
     await confirm(callback, state, flow, catalogue, payments, cards, profile, bot, callback_answer)
 
 
+async def other_card(callback: CallbackQuery, state: FSMContext, flow: dict, cards: CardsService, profile: Profile,
+                     callback_answer: CallbackAnswer) -> None:
+    """After a refusal for money: the same amount with another card (the failure's buttons go, its text stays)."""
+    await answer_now(callback, callback_answer)
+    with suppress(TelegramAPIError):
+        await callback.message.edit_reply_markup(reply_markup=None)
+    await ask_card(callback.message, state, cards, profile)
+
+
+async def other_amount(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
+                       callback_answer: CallbackAnswer) -> None:
+    """After a refusal for money: another amount for the same account, then the card."""
+    await answer_now(callback, callback_answer)
+    with suppress(TelegramAPIError):
+        await callback.message.edit_reply_markup(reply_markup=None)
+    await ask_new_amount(callback.message, state, await catalogue.form(flow["service_id"]))
+
+
 def create_router() -> Router:
     """Included before `pay`, whose last handler closes any other payment button."""
     router = Router(name=__name__)
@@ -150,6 +171,8 @@ def create_router() -> Router:
     router.callback_query.register(add_card, cb(F.action == PayAction.add_card), CurrentFlow(), Pay.card)
     router.callback_query.register(confirm, cb(F.action == PayAction.confirm), CurrentFlow(), Pay.confirm)
     router.callback_query.register(again, cb(F.action == PayAction.again), CurrentFlow(), Pay.confirm)
+    router.callback_query.register(other_card, cb(F.action == PayAction.other_card), CurrentFlow(), Pay.confirm)
+    router.callback_query.register(other_amount, cb(F.action == PayAction.other_amount), CurrentFlow(), Pay.confirm)
     router.message.register(typed_code, Pay.code, F.text)
     router.message.register(code_hint, Pay.code)
     return router

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert
+from bot.chat.answers import alert, unknown_command_text
 from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
 from bot.services.users import Profile
@@ -19,7 +19,7 @@ async def any_message(message: Message, state: FSMContext, profile: Profile | No
         await ask_language(message, state)
         return
     if message.text and message.text.startswith("/"):
-        await message.answer(_("Unknown command. /help lists what I can do."), reply_markup=kb.main_menu())
+        await message.answer(unknown_command_text(), reply_markup=kb.main_menu())
         return
     await message.answer(_("Please use the menu buttons below."), reply_markup=kb.main_menu())
 

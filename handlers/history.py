@@ -12,10 +12,9 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.chat.answers import alert
+from bot.chat.answers import alert, not_modified
 from bot.chat.filters import Registered
 from bot.chat.pay import start_payment
-from bot.domain.money import format_sums
 from bot.keyboards import history as kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards.callbacks import HistoryAction, HistoryCb, ReceiptCb
@@ -32,6 +31,8 @@ from bot.services.history import (
 from bot.services.payments import PaymentClosed, PaymentsService, PayResult
 from bot.services.payouts import PayoutKind, PayoutRefused, PayoutsService
 from bot.services.users import Profile
+from bot.texts import formats
+from bot.texts.amounts import sums, sums_number
 from bot.texts.labels import shown, trim
 from bot.texts.outcomes import provider_text
 from bot.texts.cashback import payout_receipt
@@ -46,7 +47,7 @@ def month_name(month: tuple[int, int]) -> str:
 
 
 def day_name(entry: Entry) -> str:
-    return format_date(entry.at.date(), "d MMM", locale=get_i18n().current_locale)
+    return formats.day_month(entry.at)
 
 
 def entry_name(entry: Entry) -> str:
@@ -74,8 +75,8 @@ def _view_text(history: History, shown_history: History, month: tuple[int, int],
     per_service, overall = shown_history.totals()
     if per_service:
         lines.append(_("Paid, by service:"))
-        lines += [f"• {shown(name)}: {format_sums(total)} " + _("sum") for name, total in sorted(per_service.items())]
-        lines.append(_("Total: <b>{amount} sum</b>").format(amount=format_sums(overall)))
+        lines += [f"• {shown(name)}: {sums(total)}" for name, total in sorted(per_service.items())]
+        lines.append(_("Total: <b>{amount} sum</b>").format(amount=sums_number(overall)))
     if any(e.state != "paid" for e in shown_history.entries):
         lines.append(_("❌ not paid, ⏳ not settled yet, ↩️ refunded: open one to see what happened."))
     return "\n".join(lines)
@@ -91,7 +92,7 @@ async def _render(target: Message, history: History, month: tuple[int, int], svc
         markup = kb.empty(month, last, svc)
     else:
         text = _view_text(history, shown_history, month, service_id)
-        lines = [(e.state, trim(f"{day_name(e)} · {format_sums(e.amount)} · {entry_name(e)}", 60))
+        lines = [(e.state, trim(f"{day_name(e)} · {sums(e.amount)} · {entry_name(e)}", 60))
                  for e in shown_history.entries]
         label = _("Service: all") if service_id is None else _("Service: {name}").format(
             name=trim(dict(history.services())[service_id], 30))
@@ -100,8 +101,9 @@ async def _render(target: Message, history: History, month: tuple[int, int], svc
         try:
             await target.edit_text(text, reply_markup=markup)
             return
-        except TelegramBadRequest:
-            pass
+        except TelegramBadRequest as error:
+            if not_modified(error):  # the same filter pressed again: the view already shows it
+                return
     await target.answer(text, reply_markup=markup)
 
 
@@ -155,8 +157,9 @@ async def open_entry(callback: CallbackQuery, callback_data: HistoryCb, profile:
     sms = entry.payment_id if entry.payment_id is not None and entry.state == "paid" and entry.kind == "bill" else None
     if sms is not None and (await payments.get(profile.id, sms)).receipt_id is None:
         sms = None  # only a Payme receipt can be texted
+    picture = entry.payment_id if entry.state == "paid" and entry.kind == "bill" else None  # a receipt to draw
     await callback.message.edit_text(text, reply_markup=kb.back_to_view(month, callback_data.svc, callback_data.page,
-                                                                        sms_payment=sms))
+                                                                        sms_payment=sms, picture_payment=picture))
 
 
 async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService, payouts: PayoutsService) -> str:
@@ -164,9 +167,9 @@ async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService, 
         return "\n".join([
             _("✅ <b>Paid</b> (outside this bot)"),
             _("Service: {name}").format(name=shown(entry.service_name)),
-            _("Amount: <b>{amount} sum</b>").format(amount=format_sums(entry.amount)),
-            _("Card: {card}").format(card=shown(entry.card or "—")),
-            _("Date: {date}").format(date=entry.at.strftime("%Y-%m-%d %H:%M")),
+            _("Amount: <b>{amount} sum</b>").format(amount=sums_number(entry.amount)),
+            _("Card: {card}").format(card=shown(formats.card(None, entry.card)) if entry.card else "—"),
+            _("Date: {date}").format(date=formats.moment(entry.at)),
             _("Transaction: {id}").format(id=shown(entry.transaction_id or "—")),
         ])
     if entry.kind in PAYOUT_KINDS:  # a cashback withdrawal or a refund paid to this user
@@ -181,6 +184,8 @@ async def entry_text(entry: Entry, profile: Profile, payments: PaymentsService, 
     if entry.state == "paid":
         return receipt(payment)
     if entry.state == "failed":
+        if payment.error_code == "cancelled_by_user":  # left before any pay call (/cancel, /language, the menu)
+            return failure(payment, _("You cancelled this payment. You can pay it again from the menu."))
         return failure(payment, _("You can pay it again from the menu."))
     if entry.state == "unknown":
         return pending(payment)
@@ -200,7 +205,8 @@ async def send_receipt_sms(callback: CallbackQuery, callback_data: ReceiptCb, pr
     except ProviderError as error:
         alert(callback_answer, provider_text(error))
         return
-    alert(callback_answer, _("Payme is sending the receipt to {phone} by SMS.").format(phone=profile.phone))
+    alert(callback_answer, _("Payme is sending the receipt to {phone} by SMS.").format(
+        phone=formats.phone(profile.phone)))
 
 
 async def pay_from_history(callback: CallbackQuery, state: FSMContext, catalogue: CatalogueService,

@@ -11,7 +11,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot.chat.answers import alert, answer_now
+from bot.chat.answers import alert, answer_now, rule_message
 from bot.chat.answers import edit as edit_message
 from bot.chat.checkout import ask_card, report
 from bot.chat.filters import Registered
@@ -29,9 +29,9 @@ from bot.services.homes import HomeError, HomesService, HomeView
 from bot.services.payments import PaymentClosed, PaymentsService
 from bot.services.users import Profile
 from bot.states import Homes, Pay
-from bot.texts.accounts import home_text
+from bot.texts.accounts import home_text, homes_list, paid_again_question
+from bot.texts.cards import card_name
 from bot.texts.labels import shown
-from bot.texts.outcomes import rule_text
 from bot.texts.receipts import summary
 
 ERRORS = {
@@ -100,12 +100,12 @@ async def show(message: Message, state: FSMContext, homes: HomesService, profile
         await message.answer(_("No saved accounts yet. After a payment, tap “🏠 Save this account”."),
                              reply_markup=menu_kb.main_menu())
         return
-    await message.answer(_("Your saved accounts:"), reply_markup=kb.listing(items))
+    await message.answer(homes_list(items), reply_markup=kb.listing(items))
 
 
 async def back_to_list(callback: CallbackQuery, homes: HomesService, profile: Profile) -> None:
     items = await homes.list(profile.id)
-    await edit_message(callback, _("Your saved accounts:") if items else _("No saved accounts yet."), kb.listing(items))
+    await edit_message(callback, homes_list(items) if items else _("No saved accounts yet."), kb.listing(items))
 
 
 async def open_home(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
@@ -130,7 +130,9 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
                    payments: PaymentsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
     """The fresh debt with the default card. A Paylov card: this tap is the confirmation and the SMS code follows.
     A Payme card has no code, so this tap shows the summary and Confirm charges. Two presses of one button are one
-    intent: the flow and its key are derived from the button's message, the amount and the card."""
+    intent: the flow and its key are derived from the button's message, the amount and the card. A home paid in
+    the last days is asked about first (the provider's debt may not count that payment yet); "Yes" comes back here
+    as `debt_again`, "No" reopens the home."""
     home = await _home_or_alert(homes, profile, callback_data.id, callback_answer)
     if home is None:
         return
@@ -145,16 +147,20 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
         if not form.service.min_amount <= debt <= form.service.max_amount:
             await callback.message.answer(_("The debt is outside this service's limits; use “Other amount”."))
             return
+        if home.paid is not None and callback_data.action != HomeAction.debt_again:
+            await callback.message.answer(paid_again_question(home.paid), reply_markup=kb.pay_again(home))
+            return
         default = next((card for card in await cards.list(profile.id) if card.is_default), None)
         ids = flow_for(profile.id, "home", home.id, callback.message.message_id, debt,
                        default.id if default else None)
         await state.clear()
-        await state.set_data({**ids, "service_id": home.service_id, "answers": home.account, "amount": debt})
+        await state.set_data({**ids, "service_id": home.service_id, "answers": home.account, "amount": debt,
+                              "debt": debt})
         if default is None:
             await ask_card(callback.message, state, cards, profile)
             return
         shown_summary = summary(service=form.service.name, account_display=home.account_display, amount=debt,
-                                card=f"{default.name} ({default.masked})", can_cancel=form.service.can_cancel)
+                                card=card_name(default), can_cancel=form.service.can_cancel)
         if default.vault == "payme":
             await state.set_state(Pay.confirm)
             await state.update_data(card_id=default.id)
@@ -165,7 +171,7 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
                                           account=home.account, account_display=home.account_display, amount=debt,
                                           card_id=default.id)
         except CardFlowError as error:  # the default card no longer works: choose another
-            await callback.message.answer(rule_text(error.code, **error.params))
+            await callback.message.answer(rule_message(error.code, **error.params))
             await ask_card(callback.message, state, cards, profile)
             return
         except PaymentClosed:
@@ -222,7 +228,8 @@ async def typed_rename(message: Message, state: FSMContext, homes: HomesService,
         return
     await state.clear()
     await message.answer(_("Renamed to “{name}”.").format(name=shown(home.name)), reply_markup=menu_kb.main_menu())
-    await message.answer(_("Your saved accounts:"), reply_markup=kb.listing(await homes.list(profile.id)))
+    items = await homes.list(profile.id)
+    await message.answer(homes_list(items), reply_markup=kb.listing(items))
 
 
 async def ask_delete(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
@@ -262,8 +269,9 @@ async def set_day(callback: CallbackQuery, callback_data: HomeCb, homes: HomesSe
     except HomeError as error:
         alert(callback_answer, error_text(error))
         return
+    items = await homes.list(profile.id)
     await edit_message(callback, _("I'll send the balance of “{name}” on day {day} of every month.").format(
-        name=shown(home.name), day=home.reminder_day), kb.listing(await homes.list(profile.id)))
+        name=shown(home.name), day=home.reminder_day), kb.listing(items))
 
 
 async def reminders_off(callback: CallbackQuery, callback_data: HomeCb, homes: HomesService, profile: Profile,
@@ -306,7 +314,7 @@ def create_router() -> Router:
     router.callback_query.register(suggested_name, cb(F.action == HomeAction.name))
     router.callback_query.register(back_to_list, cb(F.action == HomeAction.back))
     router.callback_query.register(open_home, cb(F.action == HomeAction.open))
-    router.callback_query.register(pay_debt, cb(F.action == HomeAction.debt))
+    router.callback_query.register(pay_debt, cb(F.action.in_({HomeAction.debt, HomeAction.debt_again})))
     router.callback_query.register(other_amount, cb(F.action == HomeAction.other))
     router.callback_query.register(ask_rename, cb(F.action == HomeAction.rename))
     router.callback_query.register(ask_delete, cb(F.action == HomeAction.delete))

@@ -8,8 +8,10 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.chat.filters import Registered
+from bot.chat.leaving import close_payment
 from bot.chat.onboarding import ask_language
 from bot.keyboards import menu as kb
+from bot.services.payments import PaymentsService
 
 
 async def help_(message: Message, state: FSMContext) -> None:
@@ -17,7 +19,12 @@ async def help_(message: Message, state: FSMContext) -> None:
     await message.answer(_("help.text"), reply_markup=kb.main_menu())
 
 
-async def language(message: Message, state: FSMContext) -> None:
+async def language(message: Message, state: FSMContext, payments: PaymentsService) -> None:
+    """As /language: a payment waiting for its code is closed and the user told."""
+    closed = await close_payment(payments, message.from_user.id, await state.get_data())
+    await state.clear()
+    if closed is not None:
+        await message.answer(closed)
     await ask_language(message, state)
 
 

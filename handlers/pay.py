@@ -7,6 +7,7 @@ The form is one state that loops: the engine picks the next field from the answe
 
 from __future__ import annotations
 
+from decimal import Decimal
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -16,15 +17,17 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.chat.answers import alert
 from bot.chat.answers import edit as edit_message
 from bot.chat.checkout import ask_card
 from bot.chat.filters import CurrentFlow, Registered
+from bot.chat.leaving import cancel_text
 from bot.chat.pay import ask_amount, start_payment
 from bot.domain import forms
 from bot.domain.intents import new_flow
-from bot.domain.money import AmountError, check_limits, format_sums, parse_sums
+from bot.domain.money import AmountError, check_limits, parse_sums
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.keyboards.callbacks import PayAction, PayCb
@@ -35,7 +38,9 @@ from bot.services.catalogue import CatalogueService, Service
 from bot.services.payments import PaymentsService
 from bot.services.users import Profile
 from bot.states import Pay
-from bot.texts.labels import label, shown
+from bot.texts.accounts import debt_text
+from bot.texts.amounts import sums_number
+from bot.texts.labels import category_name, label, option_title, shown
 from bot.texts.outcomes import provider_text
 
 UNKNOWN_ACCOUNT = {"account_not_found", "field_not_valid"}
@@ -63,7 +68,8 @@ async def open_category(
         alert(callback_answer, _("This category is empty now."))
         return
     await state.update_data(view="services", page=0, choices=[s.id for s in services])
-    await edit_message(callback, _("{category}: choose a service.").format(category=shown(services[0].category.name)),
+    category = shown(category_name(services[0].category.name))
+    await edit_message(callback, _("{category}: choose a service.").format(category=category),
                 kb.services(flow["flow"], services, 0))
 
 
@@ -149,7 +155,7 @@ async def _render_field(message: Message, state: FSMContext, catalogue: Catalogu
     flow = data["flow"]
     head = [f"<b>{shown(form.service.name)}</b>"]
     for known, value in forms.display(form.fields, answers):
-        head.append(f"{label(known.name, known.title)}: {shown(value, 80)}")
+        head.append(f"{label(known.name, known.title)}: {shown(option_title(value), 80)}")
     if note:
         head.append(note)
     if field.type == "select":
@@ -208,7 +214,10 @@ async def typed_value(
     try:
         value = forms.parse(field, message.text)
     except forms.FieldError as error:
-        await message.answer(_field_error(field, error))
+        text = _field_error(field, error)
+        if forms.is_phone(field):
+            text += "\n" + _phone_hint(field)
+        await message.answer(text)
         return
     await state.update_data(answers={**answers, field.name: value})
     await _after_answer(message, state, catalogue, accounts, cards, bot, edit=False)
@@ -266,14 +275,30 @@ async def _render_field_error(message, state, catalogue, text: str) -> None:
     await _render_field(message, state, catalogue, note="⚠️ " + text)
 
 
+def _phone_hint(field: forms.Field) -> str:
+    """Which shape a phone field takes: any spacing, with or without +998 (forms.phone_digits)."""
+    digits = (forms.example(field) or "").removeprefix("+").removeprefix(forms.COUNTRY_CODE)
+    if len(digits) != forms.PHONE_DIGITS or not digits.isdigit():
+        digits = "901234567"
+    example = f"{digits[:2]} {digits[2:5]} {digits[5:7]} {digits[7:]}"
+    return _("Type an Uzbek number, with or without +998: e.g. +998 {example}.").format(example=shown(example))
+
+
 def _field_error(field: forms.Field, error: forms.FieldError) -> str:
     name = label(field.name, field.title)
     params = getattr(error, "params", {}) or {}
     code = error.code
     if code == "digits_only":
         return _("{label}: only digits, please.").format(label=name)
-    if code == "length":
-        return _("{label} has {length} characters. Please check it.").format(label=name, length=params.get("length"))
+    if code == "length":  # what is needed and what came: "must be 9 digits; you typed 16"
+        length, typed = params.get("length") or 0, params.get("typed", "?")
+        if field.content is forms.Content.number:
+            text = ngettext("{label} must be {length} digit; you typed {typed}.",
+                            "{label} must be {length} digits; you typed {typed}.", length)
+        else:
+            text = ngettext("{label} must be {length} character; you typed {typed}.",
+                            "{label} must be {length} characters; you typed {typed}.", length)
+        return text.format(label=name, length=length, typed=typed)
     if code == "pattern":
         example = params.get("example") or forms.example(field)
         text = _("{label} does not look right.").format(label=name)
@@ -315,7 +340,7 @@ async def pay_debt(callback: CallbackQuery, state: FSMContext, flow: dict, catal
 
 
 def _amount_error(error: AmountError, service: Service) -> str:
-    limits = dict(min=format_sums(service.min_amount), max=format_sums(service.max_amount))
+    limits = dict(min=sums_number(service.min_amount), max=sums_number(service.max_amount))
     return {
         "below_min": _("The smallest amount for this service is {min} sum.").format(**limits),
         "above_max": _("The largest amount for this service is {max} sum.").format(**limits),
@@ -352,9 +377,10 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
         await state.set_state(Pay.amount)
         lines = [f"<b>{shown(form.service.name)}</b>"]
         if flow.get("debt"):
-            lines.append("⚠️ " + _("debt {amount} sum").format(amount=format_sums(flow["debt"])))
+            owed = flow.get("owed")
+            lines.append("⚠️ <b>" + debt_text(flow["debt"], Decimal(owed) if owed else None) + "</b>")
         lines.append(_("Type the amount in sums, from {min} to {max}.").format(
-            min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
+            min=sums_number(form.service.min_amount), max=sums_number(form.service.max_amount)))
         await edit_message(callback, "\n".join(lines), kb.amount(flow["flow"], flow.get("debt")))
     elif current == Pay.confirm.state:
         await callback.message.delete()
@@ -365,8 +391,10 @@ async def back(callback: CallbackQuery, state: FSMContext, flow: dict, catalogue
 
 async def cancel(callback: CallbackQuery, state: FSMContext, flow: dict, payments: PaymentsService,
                  profile: Profile) -> None:
-    await state.clear()  # the payment, if one was opened, is closed on the way out (PaymentExitMiddleware)
-    await edit_message(callback, _("The payment is cancelled. Nothing was charged."), None)
+    """Worded by the step: a search closed, a setup closed, or a payment cancelled before any pay call."""
+    text = await cancel_text(payments, profile.id, await state.get_state(), flow)
+    await state.clear()
+    await edit_message(callback, text, None)
     await callback.message.answer(_("What would you like to do?"), reply_markup=menu_kb.main_menu())
 
 

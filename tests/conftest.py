@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from bot.runtime.logs import setup_logging
 from bot.sandbox.child import BOT_TOKEN, doubles_settings
@@ -23,6 +24,7 @@ from bot.sandbox.payme import PaymeSandbox
 from bot.sandbox.paysys import PaysysSandbox
 from bot.sandbox.telegram import TelegramDouble
 from bot.sandbox.postgres import PostgresServer
+from bot.sandbox.redis import RedisServer
 from bot.settings import Settings, load_settings
 from bot.storage.db import make_engine, upgrade
 
@@ -60,7 +62,7 @@ class Audit:
                                                ensure_ascii=False) + "\n")
 
 
-_SHOWN = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"}
+_SHOWN = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "sendPhoto"}
 AUDIT = Audit()
 
 
@@ -215,3 +217,25 @@ async def payme_app(make_settings: Callable[..., Settings]) -> AsyncIterator[Bot
     await process.start()
     yield process
     await process.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One throw-away redis-server for the session (FSM, isolation locks, the bulk-send pacer)."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_server.url

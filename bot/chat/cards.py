@@ -24,7 +24,7 @@ from bot.services.cards import CardFlowError, CardsService, CardView
 from bot.services.users import Profile, UserService
 from bot.settings import Settings
 from bot.states import AddCard
-from bot.texts.cards import list_text
+from bot.texts.cards import card_name, list_text
 from bot.texts.outcomes import rule_text
 from bot.webapp.server import WebAppServer
 
@@ -71,8 +71,7 @@ async def card_added(bot: Bot, dispatcher: Dispatcher, i18n: I18n, users: UserSe
     state = dispatcher.fsm.get_context(bot, chat_id=user_id, user_id=user_id)
     profile = await users.get(user_id)
     with i18n.context(), i18n.use_locale((profile and profile.language) or "en"):
-        text = _("✅ The card “{name}” ({masked}) is added.").format(name=html.quote(card.name),
-                                                                      masked=card.masked)
+        text = _("✅ The card {card} is added.").format(card=html.quote(card_name(card)))
         adding = await state.get_state() == AddCard.page.state  # not if the user has moved on meanwhile
         saved = (await state.get_data()).get("resume_pay") if adding else None
         if saved and profile is not None:

@@ -12,15 +12,18 @@ from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.intents import new_flow
-from bot.domain.money import format_sums
+from bot.domain.retry import refused_for_money
 from bot.keyboards import homes as homes_kb
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.services.cards import CardsService
+from bot.services.catalogue import ServiceForm
 from bot.chat.delivery import deliver
 from bot.services.payments import TOLD, PaymentsService, PayResult
 from bot.services.users import Profile
 from bot.states import Pay
+from bot.texts import formats
+from bot.texts.amounts import sums_number
 from bot.texts.labels import shown
 from bot.texts.receipts import failure, failure_reason, outcome_text, pending
 
@@ -29,9 +32,18 @@ async def ask_card(message: Message, state: FSMContext, cards: CardsService, pro
     data = await state.get_data()
     await state.set_state(Pay.card)
     items = await cards.list(profile.id)
-    text = (_("Choose the card to pay {amount} sum with:").format(amount=format_sums(data["amount"]))
+    text = (_("Choose the card to pay {amount} sum with:").format(amount=sums_number(data["amount"]))
             if items else _("You have no saved cards yet. Add one and I'll bring you back to this payment."))
     await message.answer(text, reply_markup=kb.cards(data["flow"], items))
+
+
+async def ask_new_amount(message: Message, state: FSMContext, form: ServiceForm) -> None:
+    """After a refusal for money: the amount question again, for the same account; a card is chosen after it."""
+    data = await state.get_data()
+    await state.set_state(Pay.amount)
+    lines = [f"<b>{shown(form.service.name)}</b>", _("Type the amount in sums, from {min} to {max}.").format(
+        min=sums_number(form.service.min_amount), max=sums_number(form.service.max_amount))]
+    await message.answer("\n".join(lines), reply_markup=kb.amount(data["flow"], data.get("debt")))
 
 
 async def resume_after_card(message: Message, state: FSMContext, cards: CardsService, profile: Profile,
@@ -56,10 +68,11 @@ async def report(message: Message, state: FSMContext, result: PayResult, payment
         await message.answer(pending(payment), reply_markup=menu_kb.main_menu())
     elif result.outcome == "pending":
         await message.answer(_("I sent a code by SMS to {phone}. Type it to pay {amount} sum.").format(
-            phone=shown(payment.otp_phone or "—"), amount=format_sums(payment.amount)), reply_markup=kb.code(flow))
+            phone=shown(formats.phone(payment.otp_phone) or "—"), amount=sums_number(payment.amount)),
+            reply_markup=kb.code(flow))
     elif result.outcome == "new_code":
         await message.answer(_("The code has expired; that attempt was not charged. I sent a new code to {phone}. "
-                               "Type it to pay.").format(phone=shown(payment.otp_phone or "—")),
+                               "Type it to pay.").format(phone=shown(formats.phone(payment.otp_phone) or "—")),
                              reply_markup=kb.code(flow))
     elif result.outcome == "wrong_code":
         await message.answer(_("Wrong code. Tries left: {left}.").format(left=result.tries_left),
@@ -71,7 +84,8 @@ async def report(message: Message, state: FSMContext, result: PayResult, payment
         await state.set_state(Pay.confirm)
         ids = new_flow()  # a new intent: the failed payment stays failed in the ledger
         await state.update_data(**ids, payment_id=None)
-        await tell(message, payments, result, failure(payment, failure_reason(payment)), kb.try_again(ids["flow"]))
+        retry = kb.money_refused if refused_for_money(payment.error_code) else kb.try_again
+        await tell(message, payments, result, failure(payment, failure_reason(payment)), retry(ids["flow"]))
     elif result.outcome in TOLD:
         await state.clear()
         await tell(message, payments, result, outcome_text(result), told_markup(result))

@@ -11,7 +11,6 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.intents import new_flow
-from bot.domain.money import format_sums
 from bot.keyboards import menu as menu_kb
 from bot.keyboards import pay as kb
 from bot.providers.errors import ProviderError
@@ -19,6 +18,7 @@ from bot.services.accounts import AccountInfo
 from bot.services.catalogue import CatalogueService, ServiceForm
 from bot.states import Pay
 from bot.texts.accounts import info_text
+from bot.texts.amounts import sums_number
 from bot.texts.labels import shown
 from bot.texts.outcomes import provider_text
 
@@ -47,10 +47,12 @@ async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, inf
                       *, edit: bool) -> None:
     data = await state.get_data()
     await state.set_state(Pay.amount)
-    await state.update_data(debt=info.debt if info else None)  # our own number; provider texts stay out of FSM data
+    # our own numbers (the exact debt as a string); provider texts stay out of FSM data
+    await state.update_data(debt=info.debt if info else None,
+                            owed=str(info.owed) if info and info.debt and info.owed is not None else None)
     lines = [f"<b>{shown(form.service.name)}</b>"] + info_text(form, info)
     lines.append(_("Type the amount in sums, from {min} to {max}.").format(
-        min=format_sums(form.service.min_amount), max=format_sums(form.service.max_amount)))
+        min=sums_number(form.service.min_amount), max=sums_number(form.service.max_amount)))
     markup = kb.amount(data["flow"], info.debt if info else None)
     if edit:
         try:

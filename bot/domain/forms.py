@@ -23,6 +23,10 @@ MAX_TEXT = 256  # longer input is refused before any other check
 NUMBER_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]")  # spaces and dashes people type inside numbers
 DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²" and other scripts' digits
 SAMPLE_DIGITS = "1234567890"
+PHONE_NAMES = re.compile(r"phone|msisdn|telefon|^tel$", re.IGNORECASE)  # provider field names of a phone number
+PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015().]")
+COUNTRY_CODE = "998"
+PHONE_DIGITS = 9  # an Uzbek number after the country code: operator code (2) + subscriber (7)
 UNBOUNDED_DIGITS = 7  # how many digits an example shows for `\d+` or a number field without a length
 
 
@@ -234,7 +238,9 @@ def parse(field: Field, text: str | None) -> str:
     value = (text or "").strip()
     if len(value) > MAX_TEXT:
         raise FieldError("too_long")
-    if field.content is Content.number:
+    if is_phone(field):
+        value = phone_digits(field, value)
+    elif field.content is Content.number:
         value = NUMBER_SEPARATORS.sub("", value)
     else:
         value = " ".join(value.split())  # an account value never needs a newline or a run of spaces
@@ -244,12 +250,32 @@ def parse(field: Field, text: str | None) -> str:
         return ""
     code = _problem(field, value)
     if code == "length":
-        raise FieldError("length", length=field.length)
+        raise FieldError("length", length=field.length, typed=len(value))  # the message says both numbers
     if code == "pattern":
         raise FieldError("pattern", example=example(field))
     if code is not None:
         raise FieldError(code)
     return value
+
+
+def is_phone(field: Field) -> bool:
+    """A phone number field (a mobile operator's account): typed in many shapes, all meaning the same number."""
+    return field.type is FieldType.text and bool(PHONE_NAMES.search(field.name))
+
+
+def phone_digits(field: Field, text: str) -> str:
+    """'+998 (90) 123-45-67', '998901234567', '90 123 45 67': one number, written as the field takes it (the 9 digits
+    after +998, or with 998 in front, by what its length and pattern accept). Anything else is returned without its
+    separators, for the field's own checks to refuse."""
+    digits = PHONE_SEPARATORS.sub("", text).removeprefix("+")
+    if len(digits) == len(COUNTRY_CODE) + PHONE_DIGITS and digits.startswith(COUNTRY_CODE):
+        national = digits[len(COUNTRY_CODE):]
+    elif len(digits) == PHONE_DIGITS:
+        national = digits
+    else:
+        return digits
+    shapes = (national, COUNTRY_CODE + national, "+" + COUNTRY_CODE + national)
+    return next((shape for shape in shapes if _problem(field, shape) is None), digits)
 
 
 def example(field: Field) -> str | None:

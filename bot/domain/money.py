@@ -111,6 +111,16 @@ def debt_from_saldo(value: str | None) -> int | None:
     return int(owed.to_integral_value(rounding=ROUND_CEILING))
 
 
+def owed_from_saldo(value: str | None) -> Decimal | None:
+    """The debt exactly as the provider states it ('-15105.15 UZS' -> 15105.15), to show beside what is paid."""
+    try:
+        saldo = _provider_sums(value)
+    except AmountError:
+        return None
+    owed = -saldo if DEBT_IS_NEGATIVE_SALDO else saldo
+    return owed if owed > 0 else None
+
+
 def _provider_sums(text: str | None) -> Decimal:
     raw = "".join(CURRENCY.sub("", (text or "").strip()).split())
     negative = raw != "" and raw[0] in MINUS

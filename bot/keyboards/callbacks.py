@@ -61,6 +61,8 @@ class PayAction(StrEnum):
     add_card = "addcard"
     confirm = "ok"
     again = "again"
+    other_card = "ocard"  # after a refusal for money
+    other_amount = "oamt"
 
 
 class PayCb(CallbackData, prefix="pay"):
@@ -77,6 +79,7 @@ class HistoryAction(StrEnum):
     months = "m"
     services = "s"
     pay = "p"
+    chart = "c"  # the last 12 months as a picture
 
 
 class HistoryCb(CallbackData, prefix="hist"):
@@ -94,6 +97,7 @@ class HomeAction(StrEnum):
     name = "name"
     open = "open"
     debt = "debt"
+    debt_again = "debt2"  # "Pay the debt" of a home paid in the last days, confirmed
     other = "other"
     rename = "ren"
     delete = "del"
@@ -144,3 +148,9 @@ class RefundCb(CallbackData, prefix="rf"):
 
     action: RefundAction
     id: RowId = 0
+
+
+class PictureCb(CallbackData, prefix="pic"):
+    """The receipt of this payment (our row id; ownership and state are re-checked) sent as a PNG."""
+
+    payment: RowId

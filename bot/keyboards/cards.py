@@ -8,13 +8,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.callbacks import AddCardAction, AddCardCb, CardAction, CardCb
 from bot.services.cards import CardView
+from bot.texts.cards import card_name
 
 
 def card_label(card: CardView) -> str:
     star = "⭐ " if card.is_default else ""
     if not card.active:
         star = "⚠️ "
-    return f"{star}{card.name} · •{card.last4} · {card.expiry_display}"
+    return f"{star}{card_name(card)} · {card.expiry_display}"
 
 
 def card_list(cards: list[CardView]) -> InlineKeyboardMarkup:

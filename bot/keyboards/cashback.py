@@ -6,8 +6,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.domain.money import format_sums
 from bot.keyboards.callbacks import PayoutAction, PayoutCb, RefundAction, RefundCb
+from bot.texts.amounts import sums_number
 
 
 def cashback(can_withdraw: bool) -> InlineKeyboardMarkup | None:
@@ -20,7 +20,7 @@ def cashback(can_withdraw: bool) -> InlineKeyboardMarkup | None:
 
 def amount(max_sums: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("All: {amount} sum").format(amount=format_sums(max_sums)),
+    builder.button(text=_("All: {amount} sum").format(amount=sums_number(max_sums)),
                    callback_data=PayoutCb(action=PayoutAction.all))
     builder.button(text=_("✖ Cancel"), callback_data=PayoutCb(action=PayoutAction.quit))
     builder.adjust(1)

@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.callbacks import HistoryAction, HistoryCb, ReceiptCb
+from bot.keyboards.callbacks import HistoryAction, HistoryCb, PictureCb, ReceiptCb
 from bot.keyboards.common import page_of
 
 MARKS = {"paid": "✅", "failed": "❌", "unknown": "⏳", "pending": "⏳", "settling": "⏳", "refunding": "↩️",
@@ -38,7 +38,9 @@ def view(lines: list[tuple[str, str]], month: tuple[int, int], svc: int, page: i
                                                                   svc=svc))
     builder.button(text=_("📅 Pick a month"), callback_data=HistoryCb(action=HistoryAction.months, month=m, svc=svc))
     builder.button(text=service_label, callback_data=HistoryCb(action=HistoryAction.services, month=m, svc=svc))
-    builder.adjust(*([1] * len(chunk)), *([arrows] if arrows else []), 2, 2)
+    builder.button(text=_("📊 Chart for 12 months"), callback_data=HistoryCb(action=HistoryAction.chart, month=m,
+                                                                            svc=svc))
+    builder.adjust(*([1] * len(chunk)), *([arrows] if arrows else []), 2, 2, 1)
     return builder.as_markup()
 
 
@@ -61,8 +63,10 @@ def services(names: list[str], month: tuple[int, int]) -> InlineKeyboardMarkup:
 
 
 def back_to_view(month: tuple[int, int], svc: int, page: int, *,
-                 sms_payment: int | None = None) -> InlineKeyboardMarkup:
+                 sms_payment: int | None = None, picture_payment: int | None = None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if picture_payment is not None:
+        builder.button(text=_("🖼 Receipt as a picture"), callback_data=PictureCb(payment=picture_payment))
     if sms_payment is not None:
         builder.button(text=_("📱 Send the receipt by SMS"), callback_data=ReceiptCb(payment=sms_payment))
     builder.button(text=_("« Back"), callback_data=HistoryCb(action=HistoryAction.view, month=as_int(month), svc=svc,

@@ -7,18 +7,20 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.domain.money import format_sums
-from bot.keyboards.callbacks import HomeAction, HomeCb, ReceiptCb
+from bot.keyboards.callbacks import HomeAction, HomeCb, PictureCb, ReceiptCb
 from bot.services.homes import HomeView
+from bot.texts.amounts import sums_number
 from bot.texts.labels import trim
 
 SUGGESTED_NAMES = (__("Home"), __("Parents"), __("Dacha"))
 
 
 def save_offer(payment_id: int, *, sms: bool = False) -> InlineKeyboardMarkup:
-    """Under a receipt: save the account; for a Payme-card payment also have Payme text the receipt."""
+    """Under a receipt: save the account, have the receipt as a picture; for a Payme-card payment also have Payme
+    text the receipt."""
     builder = InlineKeyboardBuilder()
     builder.button(text=_("🏠 Save this account"), callback_data=HomeCb(action=HomeAction.save, id=payment_id))
+    builder.button(text=_("🖼 Receipt as a picture"), callback_data=PictureCb(payment=payment_id))
     if sms:
         builder.button(text=_("📱 Send the receipt by SMS"), callback_data=ReceiptCb(payment=payment_id))
     builder.adjust(1)
@@ -48,7 +50,7 @@ def home(item: HomeView, *, debt: int | None, payable: bool) -> InlineKeyboardMa
     rows = []
     if payable:
         if debt:
-            builder.button(text=_("Pay the debt: {amount} sum").format(amount=format_sums(debt)),
+            builder.button(text=_("Pay the debt: {amount} sum").format(amount=sums_number(debt)),
                            callback_data=HomeCb(action=HomeAction.debt, id=item.id))
             rows.append(1)
         builder.button(text=_("Other amount"), callback_data=HomeCb(action=HomeAction.other, id=item.id))
@@ -60,6 +62,15 @@ def home(item: HomeView, *, debt: int | None, payable: bool) -> InlineKeyboardMa
     builder.button(text=_("🗑 Delete"), callback_data=HomeCb(action=HomeAction.delete, id=item.id))
     builder.button(text=_("« Back"), callback_data=HomeCb(action=HomeAction.back))
     builder.adjust(*rows, 1, 2, 1)
+    return builder.as_markup()
+
+
+def pay_again(item: HomeView) -> InlineKeyboardMarkup:
+    """Asked before "Pay the debt" of a home paid in the last days: Yes pays; No shows the home again."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, pay again"), callback_data=HomeCb(action=HomeAction.debt_again, id=item.id))
+    builder.button(text=_("No"), callback_data=HomeCb(action=HomeAction.open, id=item.id))
+    builder.adjust(2)
     return builder.as_markup()
 
 
@@ -83,7 +94,7 @@ def days(item: HomeView) -> InlineKeyboardMarkup:
 def reminder(item: HomeView, debt: int | None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if debt:
-        builder.button(text=_("Pay the debt: {amount} sum").format(amount=format_sums(debt)),
+        builder.button(text=_("Pay the debt: {amount} sum").format(amount=sums_number(debt)),
                        callback_data=HomeCb(action=HomeAction.debt, id=item.id))
     builder.button(text=_("Open"), callback_data=HomeCb(action=HomeAction.open, id=item.id))
     builder.button(text=_("🔕 Stop these reminders"), callback_data=HomeCb(action=HomeAction.remind_off, id=item.id))

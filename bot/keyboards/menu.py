@@ -59,3 +59,13 @@ def _main_menu(locale: str, cashback: bool) -> ReplyKeyboardMarkup:
         builder.button(text=str(label))
     builder.adjust(2)
     return builder.as_markup(resize_keyboard=True, is_persistent=True)
+
+
+def is_menu_button(text: str | None) -> bool:
+    """Whether a text is one of the main menu's buttons as this user sees them (their language, this deployment)."""
+    return text is not None and text in _labels(get_i18n().current_locale, cashback_shown.get())
+
+
+@cache
+def _labels(locale: str, cashback: bool) -> frozenset[str]:
+    return frozenset(button.text for row in _main_menu(locale, cashback).keyboard for button in row)

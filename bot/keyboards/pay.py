@@ -7,12 +7,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.forms import Option
-from bot.domain.money import format_sums
 from bot.keyboards.callbacks import PayAction, PayCb
 from bot.keyboards.common import page_of
 from bot.services.cards import CardView
 from bot.services.catalogue import Category, Service
-from bot.texts.labels import trim
+from bot.texts.amounts import sums_number
+from bot.texts.cards import card_name
+from bot.texts.labels import category_name, option_title, trim
 
 
 def _nav(builder: InlineKeyboardBuilder, flow: str, *, back: bool = True) -> None:
@@ -36,8 +37,8 @@ def categories(flow: str, items: list[Category], page: int) -> InlineKeyboardMar
     builder = InlineKeyboardBuilder()
     chunk, page, has_prev, has_next = page_of(items, page)
     for _index, category in chunk:
-        builder.button(text=trim(category.name, 60), callback_data=PayCb(flow=flow, action=PayAction.category,
-                                                                           value=category.id))
+        builder.button(text=trim(category_name(category.name), 60),
+                       callback_data=PayCb(flow=flow, action=PayAction.category, value=category.id))
     arrows = _pager(builder, flow, page, has_prev, has_next)
     _nav(builder, flow, back=False)
     builder.adjust(*([1] * len(chunk)), *([arrows] if arrows else []), 1)
@@ -63,8 +64,8 @@ def options(flow: str, items: list[Option], page: int, *, optional: bool) -> Inl
     builder = InlineKeyboardBuilder()
     chunk, page, has_prev, has_next = page_of(items, page)
     for _index, option in chunk:
-        builder.button(text=trim(option.title, 60), callback_data=PayCb(flow=flow, action=PayAction.option,
-                                                                         value=option.id))
+        builder.button(text=trim(option_title(option.title), 60),
+                       callback_data=PayCb(flow=flow, action=PayAction.option, value=option.id))
     arrows = _pager(builder, flow, page, has_prev, has_next)
     if optional:
         builder.button(text=_("Skip"), callback_data=PayCb(flow=flow, action=PayAction.skip))
@@ -85,7 +86,7 @@ def text_step(flow: str, *, optional: bool) -> InlineKeyboardMarkup:
 def amount(flow: str, debt: int | None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if debt:
-        builder.button(text=_("Pay the debt: {amount} sum").format(amount=format_sums(debt)),
+        builder.button(text=_("Pay the debt: {amount} sum").format(amount=sums_number(debt)),
                        callback_data=PayCb(flow=flow, action=PayAction.debt))
     _nav(builder, flow)
     builder.adjust(*([1] if debt else []), 2)
@@ -96,7 +97,7 @@ def cards(flow: str, items: list[CardView]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for card in items:
         star = "⭐ " if card.is_default else ""
-        builder.button(text=f"{star}{trim(card.name, 40)} · •{card.last4}",
+        builder.button(text=f"{star}{trim(card_name(card), 50)}",
                        callback_data=PayCb(flow=flow, action=PayAction.card, value=card.id))
     builder.button(text=_("➕ Add a card"), callback_data=PayCb(flow=flow, action=PayAction.add_card))
     _nav(builder, flow)
@@ -123,4 +124,14 @@ def try_again(flow: str) -> InlineKeyboardMarkup:
     builder.button(text=_("🔁 Try again"), callback_data=PayCb(flow=flow, action=PayAction.again))
     builder.button(text=_("✖ Cancel"), callback_data=PayCb(flow=flow, action=PayAction.cancel))
     builder.adjust(2)
+    return builder.as_markup()
+
+
+def money_refused(flow: str) -> InlineKeyboardMarkup:
+    """After a refusal for money the same card and amount would only fail again: another card, or another amount."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("💳 Another card"), callback_data=PayCb(flow=flow, action=PayAction.other_card))
+    builder.button(text=_("✏️ Change the amount"), callback_data=PayCb(flow=flow, action=PayAction.other_amount))
+    builder.button(text=_("✖ Cancel"), callback_data=PayCb(flow=flow, action=PayAction.cancel))
+    builder.adjust(1, 1, 1)
     return builder.as_markup()

@@ -9,14 +9,15 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.methods import EditMessageCaption, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageCaption, EditMessageText, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings, is_loopback_url
 
 # The text field of each method that carries a message's words.
-TEXT_FIELDS: dict[type, str] = {SendMessage: "text", EditMessageText: "text", EditMessageCaption: "caption"}
+TEXT_FIELDS: dict[type, str] = {SendMessage: "text", EditMessageText: "text", EditMessageCaption: "caption",
+                                 SendPhoto: "caption"}
 
 
 def shows_test_mode(settings: Settings) -> bool:

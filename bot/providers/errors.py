@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 
+import httpx
+
 
 class ProviderError(Exception):
     """Base: something other than a plain answer came back."""
@@ -25,6 +27,12 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderOutcomeUnknown(ProviderError):
     """Sent, but no answer (read timeout, dropped connection, 5xx): it may have happened. Check, never resend."""
+
+    @property
+    def timed_out(self) -> bool:
+        """No answer in time, as opposed to an answer we could not use (a 5xx, a broken body, a cut connection):
+        the user is told "slow to answer" only for the first."""
+        return isinstance(self.__cause__, httpx.TimeoutException)
 
 
 class ProviderThrottled(ProviderUnavailable):

@@ -211,6 +211,10 @@ class WebhookServer:
         self._stack: contextlib.AsyncExitStack | None = None
 
     async def start(self) -> str:
+        """Listens with SO_REUSEPORT, always: N replicas on one host bind the same port (the one address the proxy
+        or Telegram posts to), the kernel spreads new connections among them, and a restarted replica binds while
+        the others serve. Linux only: that is where SO_REUSEPORT balances (BSD and macOS let a port be shared but
+        do not spread connections; Windows has no such option and aiohttp refuses to start)."""
         self._stack = contextlib.AsyncExitStack()
         try:
             services = await self._stack.enter_async_context(open_services(self.settings, today=self.today,
@@ -220,7 +224,7 @@ class WebhookServer:
             self._stack.push_async_callback(bot.session.close)
             self.dispatcher = build_dispatcher(services.settings, services)
             self.inbox = UpdateInbox(services.sessionmaker, process_owner(),
-                                     timedelta(seconds=services.settings.INBOX_LEASE))
+                                     timedelta(seconds=services.settings.inbox_lease))
             self.dispatcher["inbox"] = self.inbox  # the purge job's
             runner = web.AppRunner(build_application(services, bot, self.dispatcher, self.gate, self.inbox),
                                    access_log=None, handle_signals=False)

@@ -96,7 +96,7 @@ async def pay_service(user: FakeUser, *, query: str, service: str, account: str,
     await user.send(query)
     await user.wait_message("Found for")
     await user.press(service)
-    await user.wait_message("Type ")
+    await user.wait_message("please type it")
     await user.send(account)
     await user.wait_message("Type the amount")
     await user.send(amount)
@@ -144,7 +144,7 @@ async def pay_with_payme_card(user: FakeUser, *, account: str = "10000002", amou
 async def save_as_home_and_open(user: FakeUser) -> None:
     """Right after a receipt: save the account as "Home", then open it from My homes (English)."""
     await user.press("🏠 Save this account")
-    await user.wait_message("How shall I call this account")
+    await user.wait_message("What shall I call this account")
     await user.press("Home")
     await user.wait_message("Saved as “Home”")
     await user.tap("🏠 My homes")

@@ -45,6 +45,8 @@ from bot.sandbox.faults import Hold
 from bot.sandbox.telegram_html import EntityParseError, parse_html, strip_text
 from bot.sandbox.telegram_user import TEXT_LIMIT, Button, ButtonNotFound, FakeUser, Msg
 
+CAPTION_LIMIT = 1024
+
 __all__ = ["ApiCall", "ApiError", "Button", "ButtonNotFound", "Delivery", "FakeUser", "Hold", "Msg", "TelegramDouble",
            "Webhook"]
 
@@ -233,6 +235,7 @@ class TelegramDouble:
             "editMessageReplyMarkup": self._edit_message_reply_markup, "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages, "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action, "close": self._true, "logOut": self._true,
+            "sendPhoto": self._send_photo,
         }
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
@@ -505,7 +508,9 @@ class TelegramDouble:
             delivery.error = f"Failed to resolve host: the Telegram double delivers only to loopback, not {host}"
             return None
         if self._client is None:
-            self._client = aiohttp.ClientSession()
+            # A fresh connection per delivery (no keep-alive): with replicas listening on one port (SO_REUSEPORT)
+            # the kernel picks a replica per connection, so a reused connection would pin a chat to one of them.
+            self._client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         body = json.dumps(update, ensure_ascii=False).encode()
         try:
             async with self._client.post(webhook.url, data=body, headers=headers, ssl=False, allow_redirects=False,
@@ -869,6 +874,42 @@ class TelegramDouble:
                               "show_alert": bool(params.get("show_alert")), "url": params.get("url")})
         return True
 
+    async def _send_photo(self, params: dict) -> dict:
+        """A photo uploaded in the request (multipart, `attach://name` or the field itself); its bytes and caption
+        are kept on the message. A file_id or URL is refused: the double stores no files to send again."""
+        user = self._user_of(params, writing=True)
+        photo = params.get("photo")
+        if isinstance(photo, str) and not isinstance(photo, Upload) and photo.startswith("attach://"):
+            photo = params.get(photo.removeprefix("attach://"))
+        if not isinstance(photo, Upload):
+            raise bad("wrong file identifier/HTTP URL specified" if photo else "there is no photo in the request")
+        size = _image_size(photo.data)
+        if size is None:
+            raise bad("IMAGE_PROCESS_FAILED")
+        caption, entities = ("", [])
+        if params.get("caption"):
+            caption, entities = _formatted_text({"text": params["caption"], "parse_mode": params.get("parse_mode"),
+                                                 "entities": params.get("caption_entities")})
+            if len(caption) > CAPTION_LIMIT:
+                raise bad("message caption is too long")
+        inline, reply_keyboard = _reply_markup(params.get("reply_markup"), inline_only=False,
+                                               http_web_apps=self.test_environment)
+        msg = Msg(0, True, text=caption, html=str(params.get("caption") or ""), entities=entities,
+                  buttons=_buttons(inline), kind="photo", photo=photo.data)
+        msg.message_id = user._take_message_id()
+        unique = hashlib.sha256(photo.data).hexdigest()[:16]
+        msg.raw = {"message_id": msg.message_id, "from": self.bot_user, "chat": user.chat_dict, "date": _now(),
+                   "photo": [{"file_id": f"photo-{unique}", "file_unique_id": unique, "width": size[0],
+                              "height": size[1], "file_size": len(photo.data)}]}
+        if caption:
+            msg.raw["caption"] = caption
+        if entities:
+            msg.raw["caption_entities"] = entities
+        if inline:
+            msg.raw["reply_markup"] = {"inline_keyboard": inline}
+        await user._bot_sent(msg, reply_keyboard)
+        return msg.raw
+
     async def _send_chat_action(self, params: dict) -> bool:
         user = self._user_of(params, writing=True)
         action = params.get("action")
@@ -879,6 +920,32 @@ class TelegramDouble:
 
 
 # ---- request parsing and validation ---------------------------------------------------------------------------
+
+class Upload(str):
+    """A file sent in a multipart request: reads as `<file name>` wherever params are shown (the call ledger),
+    and keeps its bytes for the method that takes it (sendPhoto)."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, field: Any, key: str) -> Upload:
+        upload = cls(f"<file {getattr(field, 'filename', None) or key}>")
+        upload.data = field.file.read() if hasattr(field, "file") else bytes(field)
+        return upload
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG, as Telegram accepts for photos; None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24 and data[12:16] == b"IHDR":
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    elif data.startswith(b"\xff\xd8"):
+        width, height = 1, 1  # a JPEG's size is in a frame header further in: not needed by any test
+    else:
+        return None
+    if not (0 < width and 0 < height and width + height <= 10000 and max(width, height) <= 20 * min(width, height)):
+        return None
+    return width, height
+
 
 async def _read_params(request: web.Request) -> dict:
     """Query string plus a JSON, multipart or urlencoded body; strings decoded where Telegram decodes them."""
@@ -895,7 +962,7 @@ async def _read_params(request: web.Request) -> dict:
         elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else f"<file {getattr(value, 'filename', key)}>"
+                params[key] = value if isinstance(value, str) else Upload.of(value, key)
     return _decode_params(params)
 
 

@@ -56,6 +56,7 @@ class Msg:
     reply_to: int | None = None
     link_preview_options: dict | None = None
     raw: dict = field(default_factory=dict, repr=False)  # the Bot API Message object
+    photo: bytes | None = field(default=None, repr=False)  # a sendPhoto upload as the bot sent it; `text` is its caption
 
     @property
     def labels(self) -> list[str]:
@@ -73,6 +74,8 @@ class Msg:
         if self.kind == "contact" and self.contact:
             owner = self.contact.get("user_id")
             return f"[contact {self.contact['phone_number']}{'' if owner else ', no user id'}]"
+        if self.kind == "photo" and self.text:
+            return f"[photo] {self.text}"
         if self.kind != "text":
             return f"[{self.kind}]"
         return self.text

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.forms import Field, fields_from_provider
-from bot.domain.translit import search
+from bot.domain.synonyms import search
 from bot.providers.paylov import PaylovClient
 
 
@@ -74,6 +74,7 @@ class CatalogueService:
         return [service for service in await self.services() if service.category.id == category_id]
 
     async def find(self, query: str) -> list[Service]:
+        """By name in either script, then by everyday word ("свет", "tok", "hot water": bot.domain.synonyms)."""
         services = await self.services()
         return [services[index] for index in search(query, [service.name for service in services])]
 

@@ -245,13 +245,17 @@ class OutboxMessage(Base):
 
 
 class Reconciliation(Base):
-    """A day the scheduler has reconciled, so a restart neither skips nor repeats it."""
+    """A day's report: leased by the replica sending it (`running`), then `done`, so neither a restart nor a second
+    replica skips or repeats it; a lease whose holder died runs out and another replica sends."""
 
     __tablename__ = "reconciliations"
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, Tashkent
     mismatches: Mapped[int] = mapped_column(Integer)
     ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    state: Mapped[str] = mapped_column(String(8), server_default="done")  # running | done
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Home(Base):
@@ -270,6 +274,8 @@ class Home(Base):
     account_display: Mapped[list] = mapped_column(JSON, default=list)
     reminder_day: Mapped[int | None] = mapped_column(Integer)
     last_reminded: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" of the last reminder sent
+    reminder_lease_owner: Mapped[str | None] = mapped_column(String(128))  # the replica sending this month's
+    reminder_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -6,6 +6,12 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.cards import CardView
+from bot.texts import formats
+
+
+def card_name(card: CardView) -> str:
+    """UZCARD •6311, and the user's name for it when they gave one (plain text: quote it for HTML)."""
+    return formats.card(card.vendor, card.masked, card.name)
 
 
 def list_text(cards: list[CardView]) -> str:
@@ -14,10 +20,9 @@ def list_text(cards: list[CardView]) -> str:
     lines = [_("Your cards (⭐ is the default):")]
     for card in cards:
         lines.append(
-            "{star}<b>{name}</b> — {masked}, {expiry}".format(
+            "{star}<b>{name}</b> · {expiry}".format(
                 star="⭐ " if card.is_default else "",
-                name=html.quote(card.name),
-                masked=card.masked,
+                name=html.quote(card_name(card)),
                 expiry=card.expiry_display,
             )
             + ("" if card.active else " — " + _("⚠️ no longer works at Payme; remove it or add it again"))
@@ -27,8 +32,7 @@ def list_text(cards: list[CardView]) -> str:
 
 def card_text(card: CardView) -> str:
     lines = [
-        f"<b>{html.quote(card.name)}</b>",
-        _("Number: {masked}").format(masked=card.masked),
+        f"<b>{html.quote(card_name(card))}</b>",
         _("Expires: {expiry}").format(expiry=card.expiry_display),
     ]
     if card.owner:

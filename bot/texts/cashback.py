@@ -9,10 +9,10 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.domain.money import format_sums, format_tiyin
-from bot.services.history import TASHKENT
 from bot.providers.errors import ProviderRejected
 from bot.services.payouts import CashbackView, PayoutRefused, PayoutView, RefundTarget
+from bot.texts import formats
+from bot.texts.amounts import sums_number, tiyin, tiyin_number
 
 REFUSED = {
     "below_min": __("Withdrawals start from {min_sums} sum."),
@@ -28,28 +28,33 @@ REFUSED = {
 }
 
 
+def payout_card(payout: PayoutView) -> str:
+    """The card a payout went to, as PaySys masked it, named the way every message names a card."""
+    return html.quote(formats.card(None, payout.card_masked)) if payout.card_masked else "—"
+
+
 def percent_text(percent: Decimal) -> str:
     return format(percent.normalize(), "f")
 
 
 def cashback_text(view: CashbackView, percent: Decimal) -> str:
-    lines = [_("💰 <b>Cashback: {balance} sum</b>").format(balance=format_tiyin(view.balance_tiyin)),
+    lines = [_("💰 <b>Cashback: {balance} sum</b>").format(balance=tiyin_number(view.balance_tiyin)),
              _("You get {percent}% back from every paid bill. Withdraw it to any UzCard or HUMO card, from "
                "1 000 sum.").format(percent=percent_text(percent))]
     if view.open_payout is not None:
         payout = view.open_payout
-        lines.append(_("⏳ A withdrawal of {amount} sum is under way.").format(amount=format_sums(payout.amount_sums)))
+        lines.append(_("⏳ A withdrawal of {amount} sum is under way.").format(amount=sums_number(payout.amount_sums)))
     if view.recent:
         lines.append("")
         lines.append(_("Last credits:"))
-        lines += [f"• +{format_tiyin(entry.amount_tiyin)} — {html.quote(entry.service_name)}" for entry in view.recent]
+        lines += [f"• +{tiyin(entry.amount_tiyin)} — {html.quote(entry.service_name)}" for entry in view.recent]
     else:
         lines.append(_("No cashback yet: pay a bill and it starts here."))
     return "\n".join(lines)
 
 
 def refused_text(error: PayoutRefused) -> str:
-    params = {key: format_sums(value) if isinstance(value, int) else value for key, value in error.params.items()}
+    params = {key: sums_number(value) if isinstance(value, int) else value for key, value in error.params.items()}
     template = REFUSED.get(error.code)
     return str(template).format(**params) if template else _("This cannot be done now.")
 
@@ -62,14 +67,14 @@ def paysys_refused_text(error: ProviderRejected) -> str:
 def summary_text(payout: PayoutView) -> str:
     lines = [_("<b>Check the transfer</b>"),
              _("Recipient: {name}").format(name=html.quote(payout.recipient_name or "—")),
-             _("Card: {card}").format(card=payout.card_masked),
-             _("Amount: {amount} sum").format(amount=format_sums(payout.amount_sums)),
+             _("Card: {card}").format(card=payout_card(payout)),
+             _("Amount: {amount} sum").format(amount=sums_number(payout.amount_sums)),
              _("The transfer fee is on us. Please confirm within 5 minutes.")]
     return "\n".join(lines)
 
 
 def outcome_text(payout: PayoutView) -> str:
-    amount, card = format_sums(payout.amount_sums), payout.card_masked or "—"
+    amount, card = sums_number(payout.amount_sums), payout_card(payout)
     refund = payout.refund_of is not None
     texts = {
         "paid": _("✅ {amount} sum sent to {card}. Banks usually credit it within minutes."),
@@ -91,7 +96,7 @@ def outcome_text(payout: PayoutView) -> str:
 def refund_target_text(target: RefundTarget) -> str:
     return _("Refund of payment {id}: {service}, {amount} sum, paid by user {user}. Send the card number to "
              "refund to; I delete the message right away.").format(
-        id=target.payment_id, service=html.quote(target.service_name), amount=format_sums(target.amount_sums),
+        id=target.payment_id, service=html.quote(target.service_name), amount=sums_number(target.amount_sums),
         user=target.user_id)
 
 
@@ -106,12 +111,12 @@ def payout_receipt(payout: PayoutView) -> str:
             else _("Cashback withdrawal"))
     at = payout.completed_at or payout.created_at
     lines = [titles[payout.outcome], what,
-             _("Amount: <b>{amount} sum</b>").format(amount=format_sums(payout.amount_sums)),
-             _("Card: {card}").format(card=payout.card_masked or "—")]
+             _("Amount: <b>{amount} sum</b>").format(amount=sums_number(payout.amount_sums)),
+             _("Card: {card}").format(card=payout_card(payout))]
     if payout.recipient_name:
         lines.append(_("Recipient: {name}").format(name=html.quote(payout.recipient_name)))
     if at is not None:
-        lines.append(_("Date: {date}").format(date=at.astimezone(TASHKENT).strftime("%Y-%m-%d %H:%M")))
+        lines.append(_("Date: {date}").format(date=formats.moment(at)))
     lines += [_("PaySys transaction: {id}").format(id=html.quote(payout.transaction_id or "—")),
               _("Our reference: {id}").format(id=payout.partner_id)]
     return "\n".join(lines)

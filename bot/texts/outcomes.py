@@ -9,7 +9,13 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.providers.errors import ProviderError, ProviderRejected
+from bot.providers.errors import (
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderThrottled,
+    ProviderUnavailable,
+)
 
 RULES = {
     # card number and expiry (bot.domain.cards)
@@ -66,6 +72,26 @@ PROVIDER = {
     "-31303": __("Not enough money on the card."),
     "-31400": __("This card is not available."),
     "-31630": __("Payme has not confirmed this card. Please add it again."),
+    "-32400": __("The payment provider had an internal error. Please try again later."),
+    "-31001": __("The payment provider had an internal error. Please try again later."),
+    "-31101": __("The code has expired."),
+    "-31102": __("Too many attempts. Please try again later."),
+    "-31103": __("Wrong code."),
+    "-31110": __("The SMS with the code could not be sent. Please try again later."),
+    "-31302": __("The bank cannot tell the card's balance now. Please try again later."),
+    "-31611": __("The provider does not accept this amount."),
+    # Paylov codes the sandbox answers (bot/sandbox/paylov.py MESSAGES)
+    "unknown_error": __("The payment provider had an internal error. Please try again later."),
+    "balance_refresh_error": __("The bank cannot tell the card's balance now. Please try again later."),
+    "account_not_found": __("The provider does not know this account. Please check it and type it again."),
+    "field_not_valid": __("The provider did not accept the details you typed. Please check them."),
+    "validation_error": __("The provider did not accept the details you typed. Please check them."),
+    "info_not_available": __("The provider cannot show this account's balance now. Please try later."),
+    "service_not_available": __("This service cannot be paid right now. Please try later."),
+    "transaction_already_payed": __("This payment has already been made."),
+    "transaction_not_available_for_payment": __("This payment is closed."),
+    "transaction_not_found": __("This payment is not available."),
+    "too_many_requests": __("The payment provider is busy right now. Nothing happened; please try again in a minute."),
 }
 
 
@@ -75,11 +101,25 @@ def rule_text(code: str, **params: object) -> str:
 
 
 def provider_text(error: ProviderError) -> str:
-    """A known code gets our words; an unknown one shows the provider's own message."""
+    """Worded by what happened, always in the user's language: refused (a known code in our words; an unknown one
+    says so and quotes the provider's own message as a detail), busy, not reached, slow, or an answer we could not
+    read. For calls that move no money (catalogue, account info, cards, a payout's prepare): the unknown outcome of
+    a pay call is the money engine's to tell (bot.texts.receipts), never "no money was taken"."""
     if isinstance(error, ProviderRejected):
         known = PROVIDER.get(error.code)
         if known is not None:
             return str(known)
+        text = _("The payment provider refused the request.")
         if error.message:
-            return _("The provider says: {message}").format(message=html.quote(error.message[:300]))
-    return _("The payment provider is slow to answer. Nothing was saved; please try again in a minute.")
+            return text + " " + _("Its answer: “{message}”").format(message=html.quote(" ".join(
+                error.message.split())[:300]))
+        return text + " " + _("Error code: {code}.").format(code=html.quote(error.code[:40]))
+    if isinstance(error, ProviderThrottled):
+        return _("The payment provider is busy right now. Nothing happened; please try again in a minute.")
+    if isinstance(error, ProviderUnavailable):
+        return _("The payment provider cannot be reached right now. Nothing happened; please try again in a few "
+                 "minutes.")
+    if isinstance(error, ProviderOutcomeUnknown) and error.timed_out:
+        return _("The payment provider is slow to answer. Nothing was saved; please try again in a minute.")
+    return _("We could not get a clear answer from the payment provider. No money was taken; please try again in a "
+             "minute.")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.money import format_sums
 from bot.money.paysys import (
     PAYOUT_CANCELLED,
     PAYOUT_FAILED,
@@ -17,18 +16,15 @@ from bot.money.paysys import (
     REFUND_SENT,
 )
 from bot.services.payouts import PayoutView
-from bot.texts.labels import shown
-
-
-def _card(payout: PayoutView) -> str:
-    return shown(payout.card_masked or "—")
+from bot.texts.amounts import sums_number
+from bot.texts.cashback import payout_card
 
 
 def payout_news(kind: str, payout: PayoutView) -> str:
-    amount = format_sums(payout.amount_sums)
+    amount = sums_number(payout.amount_sums)
     if kind == PAYOUT_PAID:
         return _("✅ Your cashback withdrawal of {amount} sum to the card {card} is complete.").format(
-            amount=amount, card=_card(payout))
+            amount=amount, card=payout_card(payout))
     if kind == PAYOUT_FAILED:
         return _("The cashback withdrawal of {amount} sum did not go through. Nothing was sent, and the money is "
                  "back on your cashback balance.").format(amount=amount)
@@ -40,14 +36,14 @@ def payout_news(kind: str, payout: PayoutView) -> str:
                  "balance.").format(amount=amount)
     if kind == PAYOUT_REVERSED:
         return _("↩️ The cashback withdrawal of {amount} sum to the card {card} was returned by the bank. The money "
-                 "is back on your cashback balance.").format(amount=amount, card=_card(payout))
+                 "is back on your cashback balance.").format(amount=amount, card=payout_card(payout))
     if kind == PAYOUT_GAVE_UP:
         return _("I could not confirm the cashback withdrawal of {amount} sum to the card {card}. Our team is "
                  "checking it; the money stays held meanwhile. Reference: {id}.").format(
-            amount=amount, card=_card(payout), id=payout.partner_id)
+            amount=amount, card=payout_card(payout), id=payout.partner_id)
     if kind == REFUND_SENT:
         return _("↩️ A refund of {amount} sum for your payment #{payment} was sent to the card {card}.").format(
-            amount=amount, payment=payout.refund_of, card=_card(payout))
+            amount=amount, payment=payout.refund_of, card=payout_card(payout))
     if kind == REFUND_REVERSED:
         return _("The refund of {amount} sum for your payment #{payment} was returned by the bank. Our team will "
                  "contact you.").format(amount=amount, payment=payout.refund_of)

@@ -7,21 +7,24 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.money import format_sums
 from bot.money.ledger import PaymentView, PayResult
 from bot.providers.errors import ProviderRejected
+from bot.texts import formats
+from bot.texts.amounts import sums_number
 from bot.texts.labels import shown
+from bot.texts import receipt_model
 from bot.texts.outcomes import provider_text
 
 
-def _account_lines(payment: PaymentView) -> list[str]:
-    return [f"{label}: <b>{value}</b>" for label, value in payment.account_display]
+def _card(payment: PaymentView) -> str:
+    """The card a payment used, as every message names a card (UZCARD •6311)."""
+    return shown(formats.card(None, payment.card_masked)) if payment.card_masked else "—"
 
 
 def summary(*, service: str, account_display: list[list[str]], amount: int, card: str, can_cancel: bool) -> str:
     lines = [_("<b>Check the payment</b>"), _("Service: {name}").format(name=shown(service))]
     lines += [f"{label}: <b>{value}</b>" for label, value in account_display]
-    lines.append(_("Amount: <b>{amount} sum</b>").format(amount=format_sums(amount)))
+    lines.append(_("Amount: <b>{amount} sum</b>").format(amount=sums_number(amount)))
     lines.append(_("Card: {card}").format(card=shown(card)))
     if not can_cancel:
         lines.append(_("⚠️ This payment cannot be reversed once made."))
@@ -29,47 +32,33 @@ def summary(*, service: str, account_display: list[list[str]], amount: int, card
 
 
 def receipt(payment: PaymentView) -> str:
-    missing = "—"
-    lines = [_("✅ <b>Paid</b>"), _("Service: {name}").format(name=shown(payment.service_name))]
-    lines += _account_lines(payment)
-    lines += [
-        _("Amount: <b>{amount} sum</b>").format(amount=format_sums(payment.amount)),
-        _("Card: {card}").format(card=payment.card_masked),
-        _("Date: {date}").format(date=shown(payment.paid_at or missing)),
-    ]
-    if payment.rail == "payme":  # both sides' references: the charge at Payme, the bill at Paylov
-        lines.append(_("Payme receipt: {id}").format(id=shown(payment.receipt_id or missing)))
-    lines += [
-        _("Payment reference: {ref}").format(ref=shown(payment.payment_ref or missing)),
-        _("Transaction: {id}").format(id=shown(payment.transaction_id or missing)),
-        _("Terminal: {terminal}").format(terminal=shown(payment.epos_terminal or missing)),
-    ]
-    return "\n".join(lines)
+    """The chat's receipt, from the same model as the picture (bot.texts.receipt_model)."""
+    return receipt_model.as_text(receipt_model.build(payment))
 
 
 def settling(payment: PaymentView) -> str:
     return _(
         "⏳ Your card was charged {amount} sum (Payme receipt {receipt}). The provider has not yet confirmed the "
         "payment for {service}; I'm checking and will tell you. If it cannot be paid, the money goes back to the card."
-    ).format(amount=format_sums(payment.amount), receipt=shown(payment.receipt_id or "—"),
+    ).format(amount=sums_number(payment.amount), receipt=shown(payment.receipt_id or "—"),
              service=shown(payment.service_name))
 
 
 def refund(payment: PaymentView, *, done: bool) -> str:
     head = _("↩️ <b>Not paid</b>: {service}, {amount} sum.").format(
-        service=shown(payment.service_name), amount=format_sums(payment.amount))
+        service=shown(payment.service_name), amount=sums_number(payment.amount))
     body = (_("The provider did not accept the payment, so the charge was cancelled: {amount} sum is back on "
               "the card {card}.") if done else
             _("The provider did not accept the payment, so I cancelled the charge: {amount} sum is on its way back "
               "to the card {card}. I'll tell you when it arrives."))
-    return "\n".join([head, body.format(amount=format_sums(payment.amount), card=payment.card_masked),
+    return "\n".join([head, body.format(amount=sums_number(payment.amount), card=_card(payment)),
                       _("Payme receipt: {id}").format(id=shown(payment.receipt_id or "—"))])
 
 
 def failure(payment: PaymentView, reason: str) -> str:
     return "\n".join([
         _("❌ <b>Not paid</b>: {service}, {amount} sum.").format(
-            service=shown(payment.service_name), amount=format_sums(payment.amount)),
+            service=shown(payment.service_name), amount=sums_number(payment.amount)),
         reason,
         _("Your card was not charged."),
     ])
@@ -92,7 +81,7 @@ def pending(payment: PaymentView) -> str:
     return _(
         "⏳ We don't know yet whether the payment of {amount} sum for {service} went through. "
         "I'm checking with the provider and will tell you. Do not pay it again meanwhile. Transaction: {id}"
-    ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+    ).format(amount=sums_number(payment.amount), service=shown(payment.service_name),
              id=shown((payment.receipt_id if payment.rail == "payme" else payment.transaction_id) or "—"))
 
 
@@ -111,16 +100,16 @@ def outcome_text(result: PayResult) -> str:
         return _(
             "↩️ The refund of {amount} sum to the card {card} is taking longer than usual. Our team is on it, and I'll "
             "tell you when the money is back. Payme receipt: {receipt}."
-        ).format(amount=format_sums(payment.amount), card=payment.card_masked,
+        ).format(amount=sums_number(payment.amount), card=_card(payment),
                  receipt=shown(payment.receipt_id or "—"))
     if payment.rail == "payme":
         return _(
             "I could not confirm the payment of {amount} sum for {service}. Please contact support with the Payme "
             "receipt {receipt}; do not pay it again meanwhile."
-        ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+        ).format(amount=sums_number(payment.amount), service=shown(payment.service_name),
                  receipt=shown(payment.receipt_id or "—"))
     return _(
         "I could not confirm the payment of {amount} sum for {service}: the provider has not confirmed a charge. "
         "If money left your card, please contact support with the transaction ID {id}."
-    ).format(amount=format_sums(payment.amount), service=shown(payment.service_name),
+    ).format(amount=sums_number(payment.amount), service=shown(payment.service_name),
              id=shown(payment.transaction_id or "—"))

@@ -2,6 +2,10 @@
 its script in card_page.js and its style in card_page.css (files, so that the Content-Security-Policy allows no
 inline script or style).
 
+Inside Telegram the page takes Telegram's theme colours and uses the Mini App's main button (card_page.js says why);
+the card brand is hinted from the number's first digits as it is typed (BRAND_PREFIXES, the ranges bot.texts.formats
+names brands by).
+
 Seed 001's rules for a card form, kept by the template: card inputs carry no `name`, the form has no `action`
 (so a browser can never submit it to us), and the page shows "Powered by Payme" with Payme's terms and privacy
 policy. The page's script talks to Payme with the merchant id only, the X-Auth Payme allows from a browser.
@@ -17,6 +21,7 @@ from urllib.parse import urlsplit
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts.formats import card
 from bot.texts.outcomes import rule_text
 
 HERE = Path(__file__).parent
@@ -31,6 +36,10 @@ PAYME_HOME = "https://payme.uz"
 # Payme's public documents; confirm the addresses with Payme before going live.
 PAYME_TERMS = "https://cdn.payme.uz/terms/main.html"
 PAYME_PRIVACY = "https://cdn.payme.uz/terms/privacy.html"
+# First digits -> the brand shown beside the number as it is typed, spelled as bot.texts.formats.card spells it.
+# 5614 is UzCard's co-badged range: Payme takes it, so the page names it (the chat's own flow keeps to 8600/9860).
+BRAND_PREFIXES = (("8600", "UZCARD"), ("5614", "UZCARD"), ("9860", "HUMO"))
+NUMBER_PLACEHOLDER = "0000 0000 0000 0000"  # the same digits in every language
 
 
 def texts() -> dict[str, str]:
@@ -47,6 +56,7 @@ def texts() -> dict[str, str]:
         "resend_in": _("A new code can be asked in {seconds} s."),
         "added": _("The card {masked} is added. You can return to the chat."),
         "bad_number": _("A card number has 16 digits. Please check it."),
+        "bad_luhn": _("This card number has a typo. Please check it."),
         "bad_expiry": _("Please type the expiry as on the card: month and year, like 03/29."),
         "bad_code": _("The code has 6 digits. Please type it again."),
         "no_answer": _("Payme did not answer. Please try again."),
@@ -56,6 +66,8 @@ def texts() -> dict[str, str]:
         "terms": _("Terms of use"),
         "privacy": _("Privacy policy"),
         "busy": _("Please wait…"),
+        "expiry_placeholder": _("MM/YY"),
+        "code_placeholder": _("6 digits"),
     }
 
 
@@ -65,7 +77,8 @@ def render_card_page(*, language: str, payme_url: str, merchant_id: str, token_u
     there is none (a used or expired page, or an address without a session)."""
     shown = texts()
     config = {"lang": language, "paymeUrl": payme_url, "merchantId": merchant_id, "tokenUrl": token_url,
-              "session": session, "notice": notice, "texts": shown}
+              "session": session, "notice": notice, "texts": shown,
+              "brands": [list(pair) for pair in BRAND_PREFIXES]}
     return TEMPLATE.substitute(
         lang=language,
         title=escape(shown["title"]),
@@ -73,6 +86,9 @@ def render_card_page(*, language: str, payme_url: str, merchant_id: str, token_u
         expiry=escape(shown["expiry"]),
         continue_=escape(shown["continue"]),
         code=escape(shown["code"]),
+        number_placeholder=NUMBER_PLACEHOLDER,
+        expiry_placeholder=escape(shown["expiry_placeholder"]),
+        code_placeholder=escape(shown["code_placeholder"]),
         confirm=escape(shown["confirm"]),
         resend=escape(shown["resend"]),
         privacy_note=escape(shown["privacy_note"]),
@@ -121,4 +137,5 @@ def token_error_text(code: str, **params: object) -> str:
 
 
 def added_text(masked: str) -> str:
-    return _("The card {masked} is added. You can return to the chat.").format(masked=masked)
+    """The card as every message shows it (bot.texts.formats.card): UZCARD •6311."""
+    return _("The card {masked} is added. You can return to the chat.").format(masked=card(None, masked))

@@ -65,7 +65,7 @@ async def test_the_page_works_under_a_strict_csp_and_is_not_cached(payme_app, te
     await bind_on_the_page(page)
     await page.wait_for_selector("body[data-step=added]")
     assert await page.locator("#message").inner_text() == (
-        "The card 860006******6311 is added. You can return to the chat.")
+        "The card UZCARD •6311 is added. You can return to the chat.")
     await user.wait_message("is added")
     assert await opened.csp_violations() == []  # the whole flow ran under the policy
 
@@ -106,7 +106,7 @@ async def test_a_lost_answer_is_posted_again_and_the_card_stays(payme_app, teleg
 
     await page.locator("#confirm").click()  # the user tries again: the same token to the same session
     await page.wait_for_selector("body[data-step=added]", timeout=10_000)
-    assert "860006******6311" in await page.locator("#message").inner_text()
+    assert "UZCARD •6311" in await page.locator("#message").inner_text()
     assert len(posts) == 2 and posts[0] == posts[1]
     [card] = await cards_of(payme_app, user.user_id)
     assert card.active and payme.calls("cards.remove") == []
@@ -123,7 +123,7 @@ async def test_when_the_chat_cannot_be_told_the_page_shows_the_bot_s_answer(paym
     await bind_on_the_page(opened.page)
     await opened.page.wait_for_selector("body[data-step=added]", timeout=10_000)
     assert await opened.page.locator("#message").inner_text() == (
-        "The card 860006******6311 is added. You can return to the chat.")
+        "The card UZCARD •6311 is added. You can return to the chat.")
     assert [card.masked_number for card in await cards_of(payme_app, user.user_id)] == ["860006******6311"]
 
 

@@ -59,7 +59,7 @@ async def test_killed_while_paylov_pay_is_held_is_settled_after_restart(make_chi
 
     await child.start()
     receipt = await user.wait_message("✅ Paid", timeout=10)
-    assert "7 000 sum" in receipt.text and payment.transaction_id in receipt.text
+    assert "7,000 sum" in receipt.text and payment.transaction_id in receipt.text
 
     [payment] = await child.ledger.payments(7102)
     pays = paylov.calls("servicePayment/pay/")

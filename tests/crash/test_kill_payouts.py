@@ -47,10 +47,10 @@ async def with_cashback(child, telegram, user_id: int):
     await user.send("666666")
     await user.wait_message("Paid")
     await user.tap("💰 Cashback")
-    await user.wait_message("Cashback: 1 500 sum")
+    await user.wait_message("Cashback: 1,500 sum")
     await user.press("💸 Withdraw")
     await user.wait_message("How much to withdraw?")
-    await user.press("All: 1 500 sum")
+    await user.press("All: 1,500 sum")
     await user.wait_message("Send the number of the UzCard or HUMO card")
     return user
 
@@ -96,7 +96,7 @@ async def test_killed_between_prepare_and_confirm_the_user_still_confirms_once(m
 
     await child.start()
     await user.press("✅ Confirm", message=summary)
-    await user.wait_message("1 500 sum sent to 860031******0117")
+    await user.wait_message("1,500 sum sent to UZCARD •0117")
     [bill, payout] = await child.ledger.payments(7410)
     await child.stop()
     assert payout.state == "paid" and len(paysys.calls("confirm_remittance")) == 1

@@ -39,7 +39,7 @@ async def test_the_number_goes_to_the_bank_in_the_update_that_brought_it(make_se
         await user.wait_message("I sent a code by SMS")
         assert len(paylov.calls("userCard/createUserCard/")) == 2
         await user.send("666666")
-        await user.wait_message("Card 860006******6311 is saved")
+        await user.wait_message("Card UZCARD •6311 is saved")
     finally:
         await process.stop()
 

@@ -26,7 +26,7 @@ async def test_at_an_account_step_it_is_deleted_and_the_step_goes_on(app, telegr
     await add_card(user)
     await user.send("горячая")
     await user.press("Горячая вода и отопление")
-    await user.wait_message("Type Account number")
+    await user.wait_message("Account number — please type it")
     sent = await user.send(NUMBER.replace(" ", "-"))
     await user.wait_message("looked like a card number")
     assert user.message(sent.message_id).deleted and not echoed(user)

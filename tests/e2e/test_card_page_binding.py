@@ -123,7 +123,7 @@ async def test_a_repeated_post_gets_the_first_answer_and_the_card_stays(payme_ap
     assert first.status == again.status == 200
     assert first.body == again.body == {
         "ok": True, "card": {"masked": "860006******6311", "name": "UZCARD •6311"},
-        "message": "The card 860006******6311 is added. You can return to the chat.",
+        "message": "The card UZCARD •6311 is added. You can return to the chat.",
     }
     [card] = await cards_of(payme_app, user.user_id)
     assert card.active and card.provider_card_id == token
@@ -217,4 +217,4 @@ async def test_a_payment_waiting_for_the_card_resumes_when_the_notice_fails(paym
 
     answer = await post_token(page, signed(telegram, user), token)
     assert answer.status == 200 and answer.body["ok"] is True
-    await user.wait_message("Choose the card to pay 7 000 sum")  # the payment goes on all the same
+    await user.wait_message("Choose the card to pay 7,000 sum")  # the payment goes on all the same

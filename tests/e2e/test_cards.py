@@ -35,11 +35,11 @@ async def test_happy_path_saves_what_the_provider_returned(app, telegram, paylov
     }
 
     await user.send("666666")
-    await user.wait_message("Card 860006******6311 is saved")
+    await user.wait_message("Card UZCARD •6311 is saved")
     await user.send("Salary card")
     await user.wait_message("Saved as “Salary card”")
     listing = await user.wait_message("Your cards")
-    assert "⭐ Salary card — 860006******6311, 03/99" in listing.text
+    assert "⭐ UZCARD •6311 · Salary card · 03/99" in listing.text
 
     [card] = await saved_cards(app, 701)
     provider_card = paylov.calls("userCard/confirmUserCardCreate/")[0].response["result"]["card"]
@@ -52,10 +52,10 @@ async def test_happy_path_saves_what_the_provider_returned(app, telegram, paylov
 @pytest.mark.parametrize(
     "number, says, then",
     [
-        ("3333 3364 1580 4657", "has expired", "To add another card, send its expiry"),
-        ("4444 4459 8745 9073", "is blocked", "To add another card, send its expiry"),
-        ("8600 0609 2109 0842", "SMS notifications are not connected", "To add another card, send its expiry"),
-        ("8600 1434 1777 0323", "The provider says: Неизвестная системная ошибка", "Send the card number again"),
+        ("3333 3364 1580 4657", "has expired", "To add another card, tap “➕ Add a card”"),
+        ("4444 4459 8745 9073", "is blocked", "To add another card, tap “➕ Add a card”"),
+        ("8600 0609 2109 0842", "SMS notifications are not connected", "To add another card, tap “➕ Add a card”"),
+        ("8600 1434 1777 0323", "The payment provider had an internal error", "Send the card number again"),
     ],
 )
 async def test_seed_test_cards_refused_with_a_plain_message(app, telegram, paylov, number, says, then):
@@ -174,16 +174,18 @@ async def test_default_and_remove(app, telegram, paylov):
 
     await user.tap("💳 My cards")
     listing = await user.wait_message("Your cards")
-    assert labels(listing)[:2] == ["⭐ First · •6311 · 03/99", "Second · •6478 · 03/99"]
-    await user.press("Second · •6478 · 03/99")
-    await user.wait_message("Number: 860049******6478")
+    assert labels(listing)[:2] == ["⭐ UZCARD •6311 · First · 03/99", "UZCARD •6478 · Second · 03/99"]
+    await user.press("UZCARD •6478 · Second · 03/99")
+    opened = await user.wait_message("Expires: 03/99")
+    assert opened.text.startswith("UZCARD •6478 · Second\n")
     await user.press("⭐ Make default")
-    await user.wait_for(lambda: "⭐ Second · •6478 · 03/99" in labels(user.last))
+    await user.wait_for(lambda: "⭐ UZCARD •6478 · Second · 03/99" in labels(user.last))
 
-    await user.press("First · •6311 · 03/99")
-    await user.wait_message("Number: 860006******6311")
+    await user.press("UZCARD •6311 · First · 03/99")
+    opened = await user.wait_message("Expires: 03/99")
+    assert opened.text.startswith("UZCARD •6311 · First\n")
     await user.press("🗑 Remove")
-    await user.wait_message("Remove the card “First”")
+    await user.wait_message("Remove the card UZCARD •6311 · First?")
     await user.press("Yes, remove")
     await user.wait_message("was removed")
 
@@ -213,7 +215,7 @@ async def test_cancel_mid_flow_leaves_nothing(app, telegram, paylov):
     user = await registered(telegram, 712)
     await to_number_step(user)
     await user.send("/cancel")
-    await user.wait_message("Cancelled")
+    await user.wait_message("Adding the card is cancelled")
     await user.send("03/99")
     await user.wait_message("looked like a confirmation code or a card expiry")
     number = await user.send(GOOD)  # after /cancel a number is no longer taken: deleted, never sent to the bank

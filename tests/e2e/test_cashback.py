@@ -56,9 +56,9 @@ async def to_card_step(user, amount: str | None = None):
 async def test_a_paid_bill_earns_cashback_shown_in_the_menu(cashback_app, telegram):
     user = await paid_bill(telegram, 1601)
     screen = await open_cashback(user)
-    assert "Cashback: 1 500 sum" in screen.text
+    assert "Cashback: 1,500 sum" in screen.text
     assert "You get 10% back from every paid bill" in screen.text
-    assert "+1 500 — Горячая вода и отопление" in screen.text
+    assert "+1,500 sum — Горячая вода и отопление" in screen.text
     assert "💸 Withdraw" in screen.labels
 
 
@@ -73,13 +73,13 @@ async def test_a_withdrawal_completes(cashback_app, telegram, paysys):
     number = await user.send(COMPLETES)
     summary = await user.wait_message("Check the transfer")
     assert user.message(number.message_id).deleted
-    assert "Recipient: ALIYEV VALI" in summary.text and "Card: 860031******0117" in summary.text
-    assert "Amount: 1 500 sum" in summary.text and "fee is on us" in summary.text
+    assert "Recipient: ALIYEV VALI" in summary.text and "Card: UZCARD •0117" in summary.text
+    assert "Amount: 1,500 sum" in summary.text and "fee is on us" in summary.text
     [prepare] = paysys.calls("prepare_remittance")
     assert prepare.params["amount"] == 150_000 and prepare.params["card_number"] == "8600310000000117"
 
     await user.press("✅ Confirm")
-    await user.wait_message("1 500 sum sent to 860031******0117")
+    await user.wait_message("1,500 sum sent to UZCARD •0117")
     assert len(paysys.calls("confirm_remittance")) == 1
     screen = await open_cashback(user)
     assert "Cashback: 0 sum" in screen.text and "💸 Withdraw" not in screen.labels
@@ -93,7 +93,7 @@ async def test_a_failed_withdrawal_gives_the_balance_back(cashback_app, telegram
     await user.press("✅ Confirm")
     await user.wait_message("did not go through. The amount is back on your cashback balance")
     screen = await open_cashback(user)
-    assert "Cashback: 1 500 sum" in screen.text
+    assert "Cashback: 1,500 sum" in screen.text
 
 
 async def test_the_user_cancels_and_paysys_is_told(cashback_app, telegram, paysys):
@@ -102,9 +102,9 @@ async def test_the_user_cancels_and_paysys_is_told(cashback_app, telegram, paysy
     await user.send(COMPLETES)
     await user.wait_message("Check the transfer")
     await user.press("✖ Cancel")
-    await user.wait_message("The withdrawal is cancelled. 1 500 sum stays on your cashback balance")
+    await user.wait_message("The withdrawal is cancelled. 1,500 sum stays on your cashback balance")
     assert len(paysys.calls("cancel")) == 1 and paysys.calls("confirm_remittance") == []
-    assert "Cashback: 1 500 sum" in (await open_cashback(user)).text
+    assert "Cashback: 1,500 sum" in (await open_cashback(user)).text
 
 
 async def test_two_confirm_presses_at_once_make_one_payout(cashback_app, telegram, paysys):
@@ -114,7 +114,7 @@ async def test_two_confirm_presses_at_once_make_one_payout(cashback_app, telegra
     summary = await user.wait_message("Check the transfer")
     data = summary.button("✅ Confirm").callback_data
     await asyncio.gather(user.press_data(data, message=summary), user.press_data(data, message=summary))
-    await user.wait_message("1 500 sum sent")
+    await user.wait_message("1,500 sum sent")
     assert len(paysys.calls("confirm_remittance")) == 1
     assert len(paysys.calls("prepare_remittance")) == 1
 
@@ -139,13 +139,13 @@ async def test_amounts_out_of_bounds_and_text_where_a_button_is_expected(cashbac
     user = await paid_bill(telegram, 1608)
     await open_cashback(user)
     await user.press("💸 Withdraw")
-    await user.wait_message("From 1 000 to 1 500 sum")
-    for typed, says in [("999", "Withdrawals start from 1 000 sum"), ("1501", "At most 1 500 sum"),
+    await user.wait_message("From 1,000 to 1,500 sum")
+    for typed, says in [("999", "Withdrawals start from 1,000 sum"), ("1501", "At most 1,500 sum"),
                         ("abc", "as a number"), ("1000.50", "whole sums")]:
         await user.send(typed)
         await user.wait_message(says)
     await user.send("1000")
-    await user.wait_message("Send the number of the UzCard or HUMO card to receive 1 000 sum")
+    await user.wait_message("Send the number of the UzCard or HUMO card to receive 1,000 sum")
     await user.send(COMPLETES)
     await user.wait_message("Check the transfer")
     await user.send("yes")
@@ -159,9 +159,9 @@ async def test_payout_max_caps_the_amount(make_settings, telegram, paysys):
         user = await paid_bill(telegram, 1609)
         await open_cashback(user)
         await user.press("💸 Withdraw")
-        await user.wait_message("From 1 000 to 1 200 sum")
+        await user.wait_message("From 1,000 to 1,200 sum")
         await user.send("1300")
-        await user.wait_message("At most 1 200 sum")
+        await user.wait_message("At most 1,200 sum")
         assert paysys.calls("prepare_remittance") == []
     finally:
         await process.stop()
@@ -174,10 +174,10 @@ async def test_a_second_withdraw_while_one_is_open_and_an_old_confirm(cashback_a
     summary = await user.wait_message("Check the transfer")
     confirm = summary.button("✅ Confirm").callback_data
     screen = await open_cashback(user)
-    assert "A withdrawal of 1 000 sum is under way" in screen.text and "💸 Withdraw" not in screen.labels
+    assert "A withdrawal of 1,000 sum is under way" in screen.text and "💸 Withdraw" not in screen.labels
 
     await user.press("✅ Confirm", message=summary)
-    await user.wait_message("1 000 sum sent")
+    await user.wait_message("1,000 sum sent")
     await user.press_data(confirm, message=summary)  # the old button again
     await user.wait_for(lambda: "This button is no longer active." in user.alerts)
     assert len(paysys.calls("confirm_remittance")) == 1
@@ -219,7 +219,7 @@ async def test_a_late_completion_is_told_when_it_completes(worker_app, telegram,
     await confirmed(user, LATE)
     await user.wait_message("is being processed. I'll write as soon as it is done")
     paysys.settle()
-    await user.wait_message("Your cashback withdrawal of 1 500 sum to the card 860031******0216 is complete")
+    await user.wait_message("Your cashback withdrawal of 1,500 sum to the card UZCARD •0216 is complete")
     assert len(paysys.calls("confirm_remittance")) == 1
     assert "Cashback: 0 sum" in (await open_cashback(user)).text
 
@@ -227,10 +227,10 @@ async def test_a_late_completion_is_told_when_it_completes(worker_app, telegram,
 async def test_a_reversal_after_completion_gives_the_balance_back_and_is_told(worker_app, telegram, paysys):
     user = await paid_bill(telegram, 1621)
     await confirmed(user, REVERSES)
-    await user.wait_message("1 500 sum sent to 860031******0414")
+    await user.wait_message("1,500 sum sent to UZCARD •0414")
     paysys.settle()  # the bank sends it back: status 3
     await user.wait_message("was returned by the bank. The money is back on your cashback balance")
-    assert "Cashback: 1 500 sum" in (await open_cashback(user)).text
+    assert "Cashback: 1,500 sum" in (await open_cashback(user)).text
 
 
 async def test_a_lost_confirm_answer_is_settled_by_asking_not_by_a_second_payout(worker_app, telegram, paysys):
@@ -240,7 +240,7 @@ async def test_a_lost_confirm_answer_is_settled_by_asking_not_by_a_second_payout
     await user.wait_message("Check the transfer")
     paysys.fail_next("confirm_remittance", "drop", apply=True)  # PaySys sends the money; its answer is lost
     await user.press("✅ Confirm")
-    await user.wait_message("1 500 sum sent to 860031******0117")  # check_remittance said completed
+    await user.wait_message("1,500 sum sent to UZCARD •0117")  # check_remittance said completed
     assert len(paysys.calls("confirm_remittance")) == 1 and len(paysys.calls("prepare_remittance")) == 1
     assert [c.params["partner_transaction_id"] for c in paysys.calls("check_remittance")] == [
         paysys.calls("prepare_remittance")[0].params["partner_transaction_id"]]
@@ -262,18 +262,18 @@ async def test_a_withdrawal_not_confirmed_in_five_minutes_is_cancelled(worker_ap
     await user.press_data(confirm, message=summary)  # too late: nothing is sent
     await user.wait_for(lambda: "This button is no longer active." in user.alerts)
     assert paysys.calls("confirm_remittance") == []
-    assert "Cashback: 1 500 sum" in (await open_cashback(user)).text
+    assert "Cashback: 1,500 sum" in (await open_cashback(user)).text
 
 
 async def test_a_payout_opens_from_history_with_its_receipt(cashback_app, telegram, paysys):
     user = await paid_bill(telegram, 1624)
     await confirmed(user, COMPLETES)
-    await user.wait_message("1 500 sum sent")
+    await user.wait_message("1,500 sum sent")
     await user.tap("🧾 History")
     listing = await user.wait_message("History")
     label = next(label for label in listing.labels if "Cashback withdrawal" in label)
-    assert "1 500" in label
+    assert "1,500 sum" in label
     await user.press(label)
     receipt = await user.wait_message("Sent")
-    assert "Cashback withdrawal" in receipt.text and "Card: 860031******0117" in receipt.text
+    assert "Cashback withdrawal" in receipt.text and "Card: UZCARD •0117" in receipt.text
     assert "Recipient: ALIYEV VALI" in receipt.text and "PaySys transaction: " in receipt.text

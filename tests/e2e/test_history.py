@@ -54,38 +54,38 @@ async def test_history_by_month_and_service(app, telegram, paylov, provider_cloc
 
     await user.tap("🧾 History")
     view = await user.wait_message(f"History — {month_label(today)}")
-    assert "Горячая вода и отопление: 7 000 sum" in view.text
-    assert "Hududgaz: Tabiiy gaz: 17 000 sum" in view.text  # 5 000 here + 12 000 paid outside the bot
-    assert "Total: 24 000 sum" in view.text
+    assert "Горячая вода и отопление: 7,000 sum" in view.text
+    assert "Hududgaz: Tabiiy gaz: 17,000 sum" in view.text  # 5 000 here + 12 000 paid outside the bot
+    assert "Total: 24,000 sum" in view.text
     entries = [label for label in view.labels if label.startswith("✅")]
-    assert len(entries) == 3 and sum("12 000" in label for label in entries) == 1
+    assert len(entries) == 3 and sum("12,000 sum" in label for label in entries) == 1
 
     await user.press("Last month")
     await user.wait_for(lambda: f"History — {month_label(last_month_day)}" in user.last.text)
-    assert "Total: 40 000 sum" in user.last.text
+    assert "Total: 40,000 sum" in user.last.text
 
     await user.press("📅 Pick a month")
     await user.wait_message("Pick a month")
     await user.press(month_label(today))
-    await user.wait_for(lambda: "Total: 24 000 sum" in user.last.text)
+    await user.wait_for(lambda: "Total: 24,000 sum" in user.last.text)
 
     await user.press("Service: all")
     await user.wait_message("Which service?")
     await user.press("Hududgaz: Tabiiy gaz")
     await user.wait_for(lambda: "Service: Hududgaz" in " ".join(user.last.labels))
-    assert "Total: 17 000 sum" in user.last.text
+    assert "Total: 17,000 sum" in user.last.text
     assert len([label for label in user.last.labels if label.startswith("✅")]) == 2
 
-    outside_label = next(label for label in user.last.labels if "12 000" in label)
+    outside_label = next(label for label in user.last.labels if "12,000 sum" in label)
     await user.press(outside_label)
     await user.wait_message("outside this bot")
     assert outside in user.last.text
     await user.press("« Back")
-    await user.wait_for(lambda: "Total: 17 000 sum" in user.last.text)
-    ours = next(label for label in user.last.labels if "5 000" in label)
+    await user.wait_for(lambda: "Total: 17,000 sum" in user.last.text)
+    ours = next(label for label in user.last.labels if "5,000 sum" in label)
     await user.press(ours)
     receipt = await user.wait_message("Payment reference")
-    assert "4000000002" in receipt.text and "5 000 sum" in receipt.text
+    assert "4000000002" in receipt.text and "5,000 sum" in receipt.text
 
 
 async def test_failed_and_empty_history(app, telegram, paylov):

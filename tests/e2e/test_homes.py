@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -10,6 +10,7 @@ from bot.sandbox import paylov_catalogue as catalogue
 from bot.sandbox.harness import BotProcess
 from bot.sandbox.scenarios import add_card, pay_text_service, registered
 from bot.storage.models import Home
+from tests.e2e.ledger_rows import payments_of
 
 
 async def homes_of(process, user_id: int) -> list[Home]:
@@ -19,7 +20,7 @@ async def homes_of(process, user_id: int) -> list[Home]:
 
 async def save_last_payment(user, name: str) -> None:
     await user.press("🏠 Save this account")
-    await user.wait_message("How shall I call this account")
+    await user.wait_message("What shall I call this account")
     if name in ("Home", "Parents", "Dacha"):
         await user.press(name)
     else:
@@ -44,7 +45,7 @@ async def test_save_list_open_rename_delete_and_duplicates(app, telegram, paylov
     infos = len(paylov.calls("servicePayment/info/"))
     await user.press("Home · Горячая вода и отопление")
     opened = await user.wait_message("🏠 Home")
-    assert "Balance: 12000.00 UZS" in opened.text and "Account number: 10000002" in opened.text
+    assert "Balance: 12,000 sum" in opened.text and "Account number: 10000002" in opened.text
     assert len(paylov.calls("servicePayment/info/")) == infos + 1  # the balance is asked afresh
     assert "Other amount" in opened.labels
 
@@ -61,28 +62,36 @@ async def test_save_list_open_rename_delete_and_duplicates(app, telegram, paylov
     assert await homes_of(app, 1301) == []
 
 
-async def test_pay_the_debt_in_two_taps_with_a_default_card(app, telegram, paylov):
-    user = await registered(telegram, 1302)
-    await add_card(user)
-    await pay_text_service(user, account="10000001", amount="1000")
-    await save_last_payment(user, "Parents")
-    await user.tap("🏠 My homes")
-    await user.wait_message("Your saved accounts")
-    creates = len(paylov.calls("servicePayment/create/"))
+async def test_pay_the_debt_in_two_taps_with_a_default_card(make_settings, telegram, paylov):
+    """A home not paid in the last three days; one that was asks first (tests/e2e/test_repeat_payments.py)."""
+    today = Today(date(2000, 1, 1))
+    process = await BotProcess(make_settings(), today=today).start()
+    try:
+        user = await registered(telegram, 1302)
+        await add_card(user)
+        await pay_text_service(user, account="10000001", amount="1000")
+        await save_last_payment(user, "Parents")
+        [paid] = await payments_of(process, 1302)
+        today.value = datetime.strptime(paid.paid_at, "%Y-%m-%d %H:%M:%S").date() + timedelta(days=4)
+        await user.tap("🏠 My homes")
+        await user.wait_message("Your saved accounts")
+        creates = len(paylov.calls("servicePayment/create/"))
 
-    taps = 0
-    await user.press("Parents · Горячая вода и отопление")
-    taps += 1
-    home = await user.wait_message("🏠 Parents")
-    assert "debt 48 200 sum" in home.text
-    await user.press("Pay the debt: 48 200 sum")
-    taps += 1
-    await user.wait_message("I sent a code by SMS")
-    assert taps == 2
-    [create] = paylov.calls("servicePayment/create/")[creates:]
-    assert create.body["amount"] == 48200 and create.body["account"] == {"account": "10000001"}
-    await user.send("666666")
-    await user.wait_message("✅ Paid")
+        taps = 0
+        await user.press("Parents · Горячая вода и отопление")
+        taps += 1
+        home = await user.wait_message("🏠 Parents")
+        assert "Debt: 48,200 sum" in home.text
+        await user.press("Pay the debt: 48,200 sum")
+        taps += 1
+        await user.wait_message("I sent a code by SMS")
+        assert taps == 2
+        [create] = paylov.calls("servicePayment/create/")[creates:]
+        assert create.body["amount"] == 48200 and create.body["account"] == {"account": "10000001"}
+        await user.send("666666")
+        await user.wait_message("✅ Paid")
+    finally:
+        await process.stop()
 
 
 async def test_other_amount_goes_through_the_usual_steps(app, telegram, paylov):
@@ -151,7 +160,7 @@ async def test_monthly_reminder_once_per_month_across_restarts_and_opt_out(make_
         worker = lambda: process.dispatcher["reminder_worker"]  # noqa: E731
         assert await worker().send_due() == 1
         reminder = await user_en.wait_message("🔔 Monthly reminder")
-        assert "debt 48 200 sum" in reminder.text and "Pay the debt: 48 200 sum" in reminder.labels
+        assert "Debt: 48,200 sum" in reminder.text and "Pay the debt: 48,200 sum" in reminder.labels
         assert await worker().send_due() == 0
 
         await process.restart()

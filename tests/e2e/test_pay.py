@@ -25,32 +25,32 @@ async def ready(telegram, user_id: int, card: bool = True):
 async def open_electricity(user):
     await user.tap("💡 Pay bills")
     await user.wait_message("Choose a category")
-    await user.press("Коммунальные услуги")
+    await user.press("Utilities")
     await user.wait_message("choose a service")
     await user.press("Плата за электроэнергию")
-    return await user.wait_message("Choose Region")
+    return await user.wait_message("Region — choose one")
 
 
 async def test_electricity_chain_full_payment(app, telegram, paylov):
     user = await ready(telegram, 801)
     regions = await open_electricity(user)
-    assert regions.labels[:3] == ["г. Ташкент", "Ташкентская область", "Самаркандская область"]
+    assert regions.labels[:3] == ["Tashkent city", "Tashkent region", "Samarkand region"]
 
-    await user.press("Ташкентская область")
-    districts = await user.wait_message("Choose District")
+    await user.press("Tashkent region")
+    districts = await user.wait_message("District — choose one")
     region_2 = [d["title"] for d in catalogue.DISTRICTS if d["filter"] == "2"]
     assert [label for label in districts.labels if label not in ("« Back", "✖ Cancel")] == region_2
 
     await user.press("27206 - Бекабадский ЭСП")
-    await user.wait_message("Type Customer code")
+    await user.wait_message("Customer code — please type it")
     await user.send("2000002")
-    info = await user.wait_message("Type the amount in sums, from 500 to 5 000 000")
-    assert "Name: KARIMOVA NODIRA" in info.text and "Balance: 25000.00 UZS" in info.text
+    info = await user.wait_message("Type the amount in sums, from 500 to 5,000,000")
+    assert "Name: KARIMOVA NODIRA" in info.text and "Balance: 25,000 sum" in info.text
     assert "debt" not in info.text  # a credit balance is not a debt
     await user.send("12 500")
     await choose_first_card_and_confirm(user)
     summary = next(m for m in reversed(user.bot_messages) if "Check the payment" in m.text)
-    assert "Region: Ташкентская область" in summary.text and "cannot be reversed" in summary.text
+    assert "Region: Tashkent region" in summary.text and "cannot be reversed" in summary.text
 
     await user.send("666666")
     receipt = await user.wait_message("Paid")
@@ -60,7 +60,7 @@ async def test_electricity_chain_full_payment(app, telegram, paylov):
     assert create.body["service_id"] == catalogue.ELECTRICITY and create.body["userId"] == "801"
     [pay] = paylov.calls("servicePayment/pay/")
     assert pay.body["transactionId"] == create.response["result"]["transactionId"]
-    for shown in ("12 500 sum", pay.response["result"]["paymentRef"], pay.body["transactionId"], "92902804"):
+    for shown in ("12,500 sum", pay.response["result"]["paymentRef"], pay.body["transactionId"], "92902804"):
         assert shown in receipt.text
     [payment] = await payments_of(app, 801)
     assert payment.state == "paid"
@@ -75,11 +75,11 @@ async def test_text_service_and_debt_button(app, telegram, paylov):
     await user.send("горячая")
     await user.wait_message("Found for")
     await user.press("Горячая вода и отопление")
-    await user.wait_message("Type Account number")
+    await user.wait_message("Account number — please type it")
     await user.send("10000001")
     info = await user.wait_message("Type the amount")
-    assert "⚠️" in info.text and "debt 48 200 sum" in info.text
-    await user.press("Pay the debt: 48 200 sum")
+    assert "⚠️" in info.text and "Debt: 48,200 sum" in info.text
+    await user.press("Pay the debt: 48,200 sum")
     await choose_first_card_and_confirm(user)
     await user.send("666666")
     await user.wait_message("Paid")
@@ -94,17 +94,17 @@ async def test_mobile_without_info(app, telegram, paylov):
     await user.wait_message("Choose a category")
     await user.send("beeline")
     await user.press("Beeline")
-    prompt = await user.wait_message("Type Phone number")
+    prompt = await user.wait_message("Phone number — please type it")
     assert "901234567" in prompt.text  # an example of the expected shape
-    for typed, says in [("93 123 45 67", "does not look right"), ("90123", "has 9 characters"),
+    for typed, says in [("93 123 45 67", "does not look right"), ("90123", "must be 9 digits; you typed 5"),
                         ("abc", "only digits")]:
         await user.send(typed)
         await user.wait_message(says)
     await user.send("90 123 45 67")
-    await user.wait_message("Type the amount in sums, from 1 000 to 1 000 000")
+    await user.wait_message("Type the amount in sums, from 1,000 to 1,000,000")
     assert paylov.calls("servicePayment/info/") == []
-    for typed, says in [("999", "smallest amount for this service is 1 000"),
-                        ("2000000", "largest amount for this service is 1 000 000"),
+    for typed, says in [("999", "smallest amount for this service is 1,000"),
+                        ("2000000", "largest amount for this service is 1,000,000"),
                         ("15000.50", "whole sums"), ("lots", "as a number"), ("0", "more than zero")]:
         await user.send(typed)
         await user.wait_message(says)
@@ -143,27 +143,27 @@ async def test_unknown_account_goes_back_to_the_number(app, telegram, paylov):
     user = await ready(telegram, 806, card=False)
     await user.send("sovuq")
     await user.press("Sovuq suv")
-    await user.wait_message("Type Account number")
+    await user.wait_message("Account number — please type it")
     await user.send("99999999")
     await user.wait_message("does not know this account")
     await user.send("20000001")
-    await user.wait_message("debt 7 351 sum")  # -7350.40 rounded up to whole sums
+    await user.wait_message("Debt: 7,350.40 sum — pay 7,351 sum")  # -7350.40: Paylov takes whole sums
 
 
 async def test_back_at_each_step(app, telegram, paylov):
     user = await ready(telegram, 807)
     await open_electricity(user)
-    await user.press("г. Ташкент")
-    await user.wait_message("Choose District")
+    await user.press("Tashkent city")
+    await user.wait_message("District — choose one")
     await user.press("« Back")
-    await user.wait_for(lambda: "Ташкентская область" in user.last.labels)
-    await user.press("Самаркандская область")
-    districts = await user.wait_message("Choose District")
+    await user.wait_for(lambda: "Tashkent region" in user.last.labels)
+    await user.press("Samarkand region")
+    districts = await user.wait_message("District — choose one")
     assert "18203 - Самаркандский ЭСП" in districts.labels and "26280 - Алмазарский ЭСП" not in districts.labels
     await user.press("« Back")
-    await user.press("г. Ташкент")
+    await user.press("Tashkent city")
     await user.press("26280 - Алмазарский ЭСП")
-    await user.wait_message("Type Customer code")
+    await user.wait_message("Customer code — please type it")
     await user.send("1000001")
     await user.wait_message("Type the amount")
     await user.send("20000")
@@ -178,7 +178,7 @@ async def test_back_at_each_step(app, telegram, paylov):
     await user.wait_message("Choose the card")
     await user.press(user.last.labels[0])
     summary = await user.wait_message("Check the payment")
-    assert "30 000 sum" in summary.text and "26280 - Алмазарский ЭСП" in summary.text
+    assert "30,000 sum" in summary.text and "26280 - Алмазарский ЭСП" in summary.text
     await user.press("✖ Cancel")
     await user.wait_message("payment is cancelled")
     assert paylov.calls("servicePayment/create/") == []
@@ -187,9 +187,9 @@ async def test_back_at_each_step(app, telegram, paylov):
 async def test_escaping_and_long_provider_texts(app, telegram, paylov):
     user = await ready(telegram, 808, card=False)
     await open_electricity(user)
-    await user.press("г. Ташкент")
+    await user.press("Tashkent city")
     await user.press("26290 - Яшнабадский ЭСП")
-    await user.wait_message("Type Customer code")
+    await user.wait_message("Customer code — please type it")
     await user.send("1000003")
     info = await user.wait_message("Type the amount")
     assert "<Яшнабад> & Co" in info.text and "…" in info.text
@@ -212,7 +212,7 @@ async def test_no_card_add_one_and_resume(app, telegram, paylov):
     await user.send("666666")
     await user.wait_message("is saved")
     await user.press("Skip")
-    back = await user.wait_message("Choose the card to pay 7 000 sum")
+    back = await user.wait_message("Choose the card to pay 7,000 sum")
     await user.press(back.labels[0])
     summary = await user.wait_message("Check the payment")
     assert "Account number: <b>10000002</b>" in summary.html or "Account number: 10000002" in summary.text
@@ -250,7 +250,7 @@ async def test_insufficient_funds(app, telegram, paylov):
     await user.send("666666")
     failed = await user.wait_message("Not paid")
     assert "Not enough money on the card" in failed.text
-    assert "🔁 Try again" in failed.labels
+    assert "💳 Another card" in failed.labels and "🔁 Try again" not in failed.labels  # the same card fails again
 
 
 @pytest.mark.parametrize("mode", ["timeout", "drop", "500"])
@@ -326,16 +326,16 @@ async def test_unexpected_input_keeps_each_pay_step(app, telegram, paylov):
     await user.wait_message("Choose with the buttons")
     await user.send("x")
     await user.wait_message("Type 2 to 100 letters")
-    await user.press("Коммунальные услуги")
+    await user.press("Utilities")
     await user.press("Плата за электроэнергию")
-    await user.wait_message("Choose Region")
+    await user.wait_message("Region — choose one")
     await user.send("Tashkent")
     await user.wait_message("choose with the buttons above")
     await user.send_photo()
     await user.wait_message("answer with text or the buttons")
-    await user.press("г. Ташкент")
+    await user.press("Tashkent city")
     await user.press("26280 - Алмазарский ЭСП")
-    await user.wait_message("Type Customer code")
+    await user.wait_message("Customer code — please type it")
     await user.send_sticker()
     await user.wait_message("answer with text or the buttons")
     await user.send("1000001")

@@ -20,7 +20,7 @@ async def to_amount(user):
     await user.wait_message("Choose a category")
     await user.send("горячая")
     await user.press("Горячая вода и отопление")
-    await user.wait_message("Type Account number")
+    await user.wait_message("Account number — please type it")
     await user.send("10000002")
     await user.wait_message("Type the amount")
 
@@ -38,7 +38,7 @@ async def test_restart_at_each_step_continues(app, telegram, paylov, stop_at):
         await app.restart()
     await user.send("горячая")
     await user.press("Горячая вода и отопление")
-    await user.wait_message("Type Account number")
+    await user.wait_message("Account number — please type it")
     if stop_at == "form":
         await app.restart()
     await user.send("10000002")
@@ -86,7 +86,7 @@ async def test_stopped_while_paying_is_settled_once_its_claim_expires(make_setti
     await app.start()
     try:
         receipt = await user.wait_message("Paid", timeout=15)
-        assert "7 000 sum" in receipt.text
+        assert "7,000 sum" in receipt.text
         assert len(paylov.calls("servicePayment/pay/")) == 1
         assert await payment_states(app, 920) == ["paid"]
         assert sum("Paid" in m.text for m in user.bot_messages) == 1

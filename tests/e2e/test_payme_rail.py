@@ -31,9 +31,9 @@ async def test_the_card_page_binds_a_card_the_bot_stores_as_a_payme_token(payme_
     result = await bind_card(url, telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD,
                              expire_mmyy="0399")
     assert result.body == {"ok": True, "card": {"masked": "860006******6311", "name": "UZCARD •6311"},
-                           "message": "The card 860006******6311 is added. You can return to the chat."}
+                           "message": "The card UZCARD •6311 is added. You can return to the chat."}
     listed = await user.wait_message("is added")
-    assert "860006******6311" in listed.text and "Your cards" in listed.text
+    assert "UZCARD •6311" in listed.text and "Your cards" in listed.text
 
     async with payme_app.services.sessionmaker() as session:
         card = (await session.scalars(select(Card).where(Card.user_id == user.user_id))).one()
@@ -107,7 +107,7 @@ async def test_a_failed_settlement_cancels_the_receipt_and_the_user_is_told(paym
                                                       "refunded"]
     assert [entry.body["params"]["id"] for entry in payme.calls("receipts.cancel")] == [payment.receipt_id]
     assert payme.receipt(payment.receipt_id)["state"] == 50
-    assert "back on the card 860006******6311" in told.text
+    assert "back on the card UZCARD •6311" in told.text
     token = (await payme_app.services.cards.list(user.user_id))[0]
     assert token.active
 
@@ -181,7 +181,7 @@ async def test_adding_a_card_from_the_payment_returns_to_the_payment(payme_app, 
     result = await bind_card(message.button("💳 Open the card page").web_app,
                              telegram.web_app_init_data(user.user_id, BOT_TOKEN), number=SEED_CARD, expire_mmyy="0399")
     assert result.body["ok"]
-    await user.wait_message("Choose the card to pay 7 000 sum")
+    await user.wait_message("Choose the card to pay 7,000 sum")
 
 
 @pytest.mark.parametrize("number, code, message", [
@@ -238,7 +238,7 @@ async def test_an_unclear_settlement_is_finished_by_the_worker_and_the_user_gets
         receipt = await user.wait_message("✅ Paid")  # from the worker, once Paylov's status answers
         # "charged, not yet confirmed" comes first, unless the worker had the answer before it was sent: news the
         # user has not been sent yet is replaced by newer news (the outbox), never sent after it.
-        pending = [m for m in user.bot_messages if "Your card was charged 7 000 sum" in m.text]
+        pending = [m for m in user.bot_messages if "Your card was charged 7,000 sum" in m.text]
         assert len(pending) <= 1 and all(m.message_id < receipt.message_id for m in pending)
         [payment] = await payments_of(process, user.user_id)
         assert payment.state == "paid" and f"Payme receipt: {payment.receipt_id}" in receipt.text
@@ -269,7 +269,7 @@ async def test_a_slow_refund_is_followed_by_the_worker_until_the_money_is_back(m
         paylov.add_merchant_card(balance=1)  # the bill cannot be paid
         await scenarios.hot_water_to_confirm(user, amount="7000")
         first = await user.wait_message("on its way back")
-        assert "860006******6311" in first.text
+        assert "UZCARD •6311" in first.text
         done = await user.wait_message("is back on the card")
         [payment] = await payments_of(process, user.user_id)
         assert payment.state == "refunded" and payme.receipt(payment.receipt_id)["state"] == 50
@@ -285,14 +285,14 @@ async def test_my_homes_shows_the_fresh_debt_and_confirms_once_before_a_payme_ch
     await scenarios.pay_with_payme_card(user, account="10000001", amount="1000")
     await scenarios.save_as_home_and_open(user)
     home = await user.wait_message("🏠 Home")
-    assert "debt 48 200 sum" in home.text
-    await user.press("Pay the debt: 48 200 sum")  # the second tap: the summary, nothing charged yet
+    assert "Debt: 48,200 sum" in home.text
+    await user.press("Pay the debt: 48,200 sum")  # the second tap: the summary, nothing charged yet
     confirm = await user.wait_message("Check the payment")
-    assert "Amount: 48 200 sum" in confirm.text
+    assert "Amount: 48,200 sum" in confirm.text
     assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000]
     await user.press("✅ Confirm", message=confirm)  # the one tap that pays: no code for a Payme card
     receipt = await user.wait_message("✅ Paid")
-    assert "Amount: 48 200 sum" in receipt.text and "Payme receipt:" in receipt.text
+    assert "Amount: 48,200 sum" in receipt.text and "Payme receipt:" in receipt.text
     assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000, 4_820_000]
 
 
@@ -331,7 +331,7 @@ async def test_a_bill_that_cannot_be_settled_in_time_is_refunded(make_settings, 
         await scenarios.hot_water_to_confirm(user, amount="7000")
         back = await user.wait_message("is back on the card", timeout=10)
         # "charged, not yet confirmed" first, unless the refund overtook it before it was sent (the outbox)
-        pending = [m for m in user.bot_messages if "Your card was charged 7 000 sum" in m.text]
+        pending = [m for m in user.bot_messages if "Your card was charged 7,000 sum" in m.text]
         assert len(pending) <= 1 and all(m.message_id < back.message_id for m in pending)
         [payment] = await payments_of(process, user.user_id)
         assert payment.state == "refunded" and payment.error_code == "settlement_not_possible"

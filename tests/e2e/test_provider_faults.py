@@ -34,7 +34,7 @@ async def payme_token(app, user_id: int) -> str:
 async def to_hot_water_account(user) -> None:
     await user.send("горячая")
     await user.press("Горячая вода и отопление")
-    await user.wait_message("Type Account number")
+    await user.wait_message("Account number — please type it")
 
 
 # ---- Paylov: info ----------------------------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ async def test_paylov_info_429_asks_for_the_account_again_and_a_retry_works(app,
     await to_hot_water_account(user)
     paylov.fail_next("servicePayment/info/", "429", retry_after=30)  # longer than any client waits in place
     await user.send("10000002")
-    told = await user.wait_message("Type Account number")
+    told = await user.wait_message("Account number — please type it")
     # The wording depends on how the client reads a 429 (a rejection with Paylov's "Слишком много запросов", or a
     # provider that is busy): either way a warning, the same step again, never the catch-all apology.
     assert "⚠️" in told.text and "something went wrong" not in told.text
@@ -57,13 +57,14 @@ async def test_paylov_info_429_asks_for_the_account_again_and_a_retry_works(app,
     assert [(e.status, e.fault) for e in paylov.calls("servicePayment/info/")] == [(429, "429"), (200, None)]
 
 
-async def test_paylov_info_garbage_is_a_provider_that_did_not_answer(app, telegram, paylov):
+async def test_paylov_info_garbage_is_an_answer_we_could_not_read(app, telegram, paylov):
     user = await registered(telegram, 1102)
     await to_hot_water_account(user)
     paylov.fail_next("servicePayment/info/", "garbage", apply=False)  # an HTML page with HTTP 200
     await user.send("10000002")
-    told = await user.wait_message("Type Account number")
-    assert "⚠️ The payment provider is slow to answer. Nothing was saved; please try again in a minute." in told.text
+    told = await user.wait_message("Account number — please type it")
+    assert ("⚠️ We could not get a clear answer from the payment provider. No money was taken; please try again in a "
+            "minute.") in told.text
     [info] = paylov.calls("servicePayment/info/")
     assert (info.status, info.fault) == (200, "garbage") and "<html>" in info.response
 
@@ -83,7 +84,7 @@ async def test_paylov_pay_error_code_is_told_and_nothing_is_charged(app, telegra
     await user.send("666666")
     failed = await user.wait_message("Not paid")
     assert "Not enough money on the card." in failed.text and "Your card was not charged." in failed.text
-    assert "🔁 Try again" in failed.labels
+    assert "💳 Another card" in failed.labels  # a refusal for money: another card or amount, not the same again
 
     [pay] = paylov.calls("servicePayment/pay/")
     assert (pay.status, pay.fault, pay.response["error"]["code"]) == (400, "error", "insufficient_funds")
@@ -182,7 +183,7 @@ async def test_payme_receipts_create_error_is_told_and_nothing_is_charged(payme_
     payme.fail_next("receipts.create", "error", code=-32400)
     await scenarios.hot_water_to_confirm(user, amount="7000")
     failed = await user.wait_message("Not paid")
-    assert "The provider says: Неизвестная системная ошибка" in failed.text
+    assert "The payment provider had an internal error. Please try again later." in failed.text  # a known code
     assert "Your card was not charged." in failed.text
 
     [create] = payme.calls("receipts.create")
@@ -241,7 +242,7 @@ async def test_payme_cards_check_error_in_my_cards_shows_the_list_as_last_known(
     payme.fail_next("cards.check", "error", code=-32400)
     await user.tap("💳 My cards")
     listed = await user.wait_message("Your cards")
-    assert "860006******6311" in listed.text and "no longer works" not in listed.text
+    assert "UZCARD •6311" in listed.text and "no longer works" not in listed.text
     assert [(e.status, e.fault) for e in payme.calls("cards.check")][-1] == (200, "error")
 
 

@@ -37,15 +37,15 @@ async def test_an_operator_refunds_a_paid_bill(refund_app, telegram, paysys):
     operator = await registered(telegram, OPERATOR)
 
     await operator.send(f"/refund {payment_id}")
-    await operator.wait_message(f"Refund of payment {payment_id}: Горячая вода и отопление, 15 000 sum")
+    await operator.wait_message(f"Refund of payment {payment_id}: Горячая вода и отопление, 15,000 sum")
     number = await operator.send(CARD)
     summary = await operator.wait_message("Check the transfer")
     assert operator.message(number.message_id).deleted
-    assert "Amount: 15 000 sum" in summary.text and "860031******0117" in summary.text
+    assert "Amount: 15,000 sum" in summary.text and "UZCARD •0117" in summary.text
     await operator.press("✅ Confirm")
-    await operator.wait_message("15 000 sum sent to 860031******0117")
+    await operator.wait_message("15,000 sum sent to UZCARD •0117")
 
-    await payer.wait_message(f"A refund of 15 000 sum for your payment #{payment_id} was sent")
+    await payer.wait_message(f"A refund of 15,000 sum for your payment #{payment_id} was sent")
     [prepare] = paysys.calls("prepare_remittance")
     assert prepare.params["amount"] == 1_500_000
     async with refund_app.services.sessionmaker() as session:
@@ -83,7 +83,7 @@ async def test_a_refund_above_payout_max_needs_manual_handling(make_settings, te
         payment_id = await paid(process, telegram, 1703)
         operator = await registered(telegram, OPERATOR)
         await operator.send(f"/refund {payment_id}")
-        await operator.wait_message("This refund is above 10 000 sum: it needs manual handling")
+        await operator.wait_message("This refund is above 10,000 sum: it needs manual handling")
         assert paysys.calls("prepare_remittance") == []
     finally:
         await process.stop()

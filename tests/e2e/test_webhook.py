@@ -111,7 +111,7 @@ async def test_an_update_past_its_deadline_is_stopped_and_the_money_engine_tells
         assert "stopped at its deadline" in caplog.text
         hold.release()
         receipt = await user.wait_message("✅ Paid", timeout=60)  # from the outbox, once the claim has run out
-        assert "7 000" in receipt.text
+        assert "7,000 sum" in receipt.text
         assert len(paylov.calls("servicePayment/pay/")) == 1
         assert len(paylov.calls("transaction/status/")) >= 1
         assert len(telegram.deliveries_of(update_id)) == 1

@@ -484,7 +484,7 @@ async def test_the_worker_settles_a_late_payout_and_tells_the_user_once(make_set
         prepared = await services.payouts.prepare(3300, 1_000, LATE, key())
         assert (await services.payouts.confirm(3300, prepared.id)).state == S.unknown
         paysys.settle()
-        await user.wait_message("Your cashback withdrawal of 1 000 sum to the card 860031******0216 is complete")
+        await user.wait_message("Your cashback withdrawal of 1,000 sum to the card UZCARD •0216 is complete")
         assert (await services.payouts.payout(3300, prepared.id)).state == S.paid
         assert (await outbox(services, prepared.id))["payout_paid"][0] == "sent"
         assert len(paysys.calls("confirm_remittance")) == 1
@@ -519,8 +519,8 @@ async def test_a_refund_is_told_to_the_payer_not_the_operator(make_settings, tel
         bill = await user_with_bill(services, 3302, amount=7_000)
         prepared = await services.payouts.refund_prepare(OPERATOR, bill, COMPLETES, key())
         assert (await services.payouts.refund_confirm(OPERATOR, prepared.id)).state == S.paid
-        await payer.wait_message(f"A refund of 7 000 sum for your payment #{bill} was sent to the card "
-                                 "860031******0117")
+        await payer.wait_message(f"A refund of 7,000 sum for your payment #{bill} was sent to the card "
+                                 "UZCARD •0117")
         assert await entries(services, prepared.id) == {}  # no cashback percent: nothing to take back
     finally:
         await process.stop()

@@ -131,7 +131,7 @@ async def test_a_code_sent_twice_pays_once(paylov_bot, telegram, paylov):
 async def saved_home(user) -> None:
     """The hot-water account 10000001 (debt 48 200) saved as "Home", and its card opened in My homes."""
     await scenarios.save_as_home_and_open(user)
-    await user.wait_message("debt 48 200 sum")
+    await user.wait_message("Debt: 48,200 sum")
 
 
 async def test_two_presses_of_pay_the_debt_with_a_paylov_card_send_one_code(paylov_bot, telegram, paylov):
@@ -141,12 +141,12 @@ async def test_two_presses_of_pay_the_debt_with_a_paylov_card_send_one_code(payl
     await saved_home(user)
     creates = len(paylov.calls("servicePayment/create/"))
     home = user.last
-    await asyncio.gather(user.press("Pay the debt: 48 200 sum", message=home),
-                         user.press("Pay the debt: 48 200 sum", message=home))
+    await asyncio.gather(user.press("Pay the debt: 48,200 sum", message=home),
+                         user.press("Pay the debt: 48,200 sum", message=home))
     await user.wait_message("I sent a code")
     await user.send("666666")
     receipt = await user.wait_message("✅ Paid")
-    assert "Amount: 48 200 sum" in receipt.text
+    assert "Amount: 48,200 sum" in receipt.text
     assert len(paylov.calls("servicePayment/create/")) - creates == 1
     assert [c.body.get("otp") for c in paylov.calls("servicePayment/pay/")] == ["666666", "666666"]  # 2 bills
     assert said(user, ERROR_TEXT) == 0
@@ -159,15 +159,15 @@ async def test_two_presses_of_pay_the_debt_and_two_confirms_with_a_payme_card_ch
     await scenarios.pay_with_payme_card(user, account="10000001", amount="1000")
     await saved_home(user)
     home = user.last
-    await asyncio.gather(user.press("Pay the debt: 48 200 sum", message=home),
-                         user.press("Pay the debt: 48 200 sum", message=home))
+    await asyncio.gather(user.press("Pay the debt: 48,200 sum", message=home),
+                         user.press("Pay the debt: 48,200 sum", message=home))
     def summaries():
         return [m for m in user.bot_messages if "Check the payment" in m.text and "48 200" in m.text]
 
     await user.wait_for(lambda: len(summaries()) == 2)
     await asyncio.gather(*(user.press("✅ Confirm", message=m) for m in summaries()))
     receipt = await user.wait_message("✅ Paid")
-    assert "Amount: 48 200 sum" in receipt.text
+    assert "Amount: 48,200 sum" in receipt.text
     assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000, 4_820_000]
     assert len(payme.calls("receipts.pay")) == 2  # the first bill and this one: once each
     assert said(user, ERROR_TEXT) == 0

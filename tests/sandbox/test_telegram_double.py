@@ -433,8 +433,8 @@ async def test_unknown_method_unemulated_method_and_case(telegram):
     user = telegram.user(140)
     await user.send("hi")
     assert await raw_post(telegram, "frobnicate") == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
-    status, body = await raw_post(telegram, "sendPhoto", json={"chat_id": 140, "photo": "x"})
-    assert status == 501 and "does not emulate sendPhoto" in body["description"]
+    status, body = await raw_post(telegram, "sendVideo", json={"chat_id": 140, "video": "x"})
+    assert status == 501 and "does not emulate sendVideo" in body["description"]
     status, body = await raw_post(telegram, "SENDMESSAGE", json={"chat_id": 140, "text": "case"})
     assert status == 200 and body["result"]["text"] == "case"
     assert telegram.calls_of("sendMessage")[-1].method == "sendMessage"

@@ -29,7 +29,7 @@ def load(**settings: object) -> Settings:
 def test_https_webhook_is_taken():
     settings = load(WEBHOOK_URL=HTTPS)
     assert settings.webhook_mode and settings.WEBHOOK_SECRET.get_secret_value() == BASE["WEBHOOK_SECRET"]
-    assert (settings.UPDATE_DEADLINE, settings.INBOX_LEASE) == (20, 60)
+    assert (settings.UPDATE_DEADLINE, settings.inbox_lease, settings.redis_lock_timeout) == (20, 25, 25)
 
 
 def test_no_webhook_url_is_polling():
@@ -83,7 +83,7 @@ def test_a_deadline_not_below_the_lease_and_55_s_is_refused(deadline, lease):
 @pytest.mark.parametrize("deadline, lease", [(2, 3), (54.9, 100), (20, 60)])
 def test_a_deadline_below_both_is_taken(deadline, lease):
     settings = load(WEBHOOK_URL=HTTPS, UPDATE_DEADLINE=deadline, INBOX_LEASE=lease)
-    assert (settings.UPDATE_DEADLINE, settings.INBOX_LEASE) == (deadline, lease)
+    assert (settings.UPDATE_DEADLINE, settings.inbox_lease) == (deadline, lease)
 
 
 def test_the_deadline_rule_holds_from_the_environment_too(monkeypatch):
