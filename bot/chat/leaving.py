@@ -7,10 +7,10 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.money import format_sums
 from bot.domain.payments import PaymentState
 from bot.services.payments import PaymentClosed, PaymentsService
 from bot.states import AddCard, Cashback, Pay, Refund
+from bot.texts.amounts import sums_number
 from bot.texts.labels import shown
 
 
@@ -26,9 +26,9 @@ async def close_payment(payments: PaymentsService, user_id: int, data: dict[str,
         return None
     if payment.state == PaymentState.failed:  # closed now, or earlier: either way nothing was charged
         return _("The payment of {amount} sum for {service} is cancelled. Your card was not charged.").format(
-            amount=format_sums(payment.amount), service=shown(payment.service_name))
+            amount=sums_number(payment.amount), service=shown(payment.service_name))
     return _("The payment of {amount} sum for {service} is already being processed, so it cannot be cancelled. "
-             "I'll tell you how it ends.").format(amount=format_sums(payment.amount),
+             "I'll tell you how it ends.").format(amount=sums_number(payment.amount),
                                                  service=shown(payment.service_name))
 
 

@@ -192,7 +192,7 @@ async def test_when_the_chat_cannot_be_told_the_page_still_gets_json_and_the_car
     answer = await post_token(page, signed(telegram, user), token)
     assert answer.status == 200 and answer.content_type.startswith("application/json")
     assert answer.body["ok"] is True and answer.body["card"]["masked"] == "860006******6311"
-    assert answer.body["message"] == "Карта 860006******6311 добавлена. Можно вернуться в чат."
+    assert answer.body["message"] == "Карта UZCARD •6311 добавлена. Можно вернуться в чат."
     [card] = await cards_of(payme_app, user.user_id)
     assert card.active and payme.calls("cards.remove") == []
     assert telegram.calls_of("sendMessage")[-1].fault == "500" and not telegram.pending_faults("sendMessage")

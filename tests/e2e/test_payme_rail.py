@@ -286,7 +286,9 @@ async def test_my_homes_shows_the_fresh_debt_and_confirms_once_before_a_payme_ch
     await scenarios.save_as_home_and_open(user)
     home = await user.wait_message("🏠 Home")
     assert "Debt: 48,200 sum" in home.text
-    await user.press("Pay the debt: 48,200 sum")  # the second tap: the summary, nothing charged yet
+    await user.press("Pay the debt: 48,200 sum")
+    await user.wait_message("You paid this account on")  # paid a minute ago: asked before a second payment
+    await user.press("Yes, pay again")  # the summary, nothing charged yet
     confirm = await user.wait_message("Check the payment")
     assert "Amount: 48,200 sum" in confirm.text
     assert [c.body["params"]["amount"] for c in payme.calls("receipts.create")] == [100_000]
