@@ -17,13 +17,15 @@ demo: setup
 	$(BIN)/python -m bot demo --user-id $(DEMO_USER)
 
 # The kill tests (tests/crash) mostly wait on the bot processes they start and kill: they run beside the rest of
-# the suite, each run with its own PostgreSQL and its own card-data audit (tests/zz_audit); either failing fails.
+# the suite, with the browser and packaging tests (Chromium, pip: other processes too), each run with its own
+# PostgreSQL and its own card-data audit (tests/zz_audit); either failing fails. Both list their slowest tests.
 CRASH_LOG := .crash-tests.log
+BESIDE := tests/crash tests/browser tests/packaging
 test: setup $(CHROMIUM) $(FONT)
-	@$(BIN)/python -m pytest -p no:cacheprovider tests/crash tests/zz_audit > $(CRASH_LOG) 2>&1 & crash=$$!; \
-	$(BIN)/python -m pytest --ignore=tests/crash; main=$$?; \
+	@$(BIN)/python -m pytest -p no:cacheprovider --durations=10 $(BESIDE) tests/zz_audit > $(CRASH_LOG) 2>&1 & crash=$$!; \
+	$(BIN)/python -m pytest --durations=15 $(addprefix --ignore=,$(BESIDE)); main=$$?; \
 	wait $$crash; crashed=$$?; \
-	echo; echo "---- tests/crash, run beside the rest ----"; cat $(CRASH_LOG); \
+	echo; echo "---- $(BESIDE), run beside the rest ----"; cat $(CRASH_LOG); \
 	[ $$main -eq 0 ] && [ $$crashed -eq 0 ]
 
 setup: $(STAMP) locales

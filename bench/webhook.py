@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -32,7 +30,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bench.compare import ERROR_TEXTS, PATIENCE, TEXT, cpu_seconds, onboard, percentile
+from bench.compare import ERROR_TEXTS, PATIENCE, TEXT, Floor, cpu_seconds, onboard, percentile
 from bench.echo_bot import WEBHOOK_PATH as ECHO_PATH
 from bench.table import Row, markdown
 from bot.sandbox.child import SOURCE_ROOT, child_env, wait_until
@@ -59,16 +57,13 @@ class Plan:
 # ---- the processes ---------------------------------------------------------------------------------------------
 
 
-class EchoReplica:
-    """`python -m bench.echo_bot` serving webhooks on a shared port; ready once this process listens on it."""
+class EchoReplica(Floor):
+    """`python -m bench.echo_bot` serving webhooks on a shared port; ready once this process listens on it (stopped
+    as the polling floor is)."""
 
     def __init__(self, telegram: TelegramDouble, port: int, workdir: Path) -> None:
-        self.telegram, self.port, self.workdir = telegram, port, workdir
-        self._process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        super().__init__(telegram, workdir)
+        self.port = port
 
     async def start(self) -> EchoReplica:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -87,17 +82,6 @@ class EchoReplica:
 
         await wait_until(listening, timeout=60, what="the echo replica listening")
         return self
-
-    async def stop(self) -> int:
-        if self._process is None or self._process.returncode is not None:
-            return self._process.returncode if self._process else 0
-        with contextlib.suppress(ProcessLookupError):
-            self._process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self._process.wait(), 10)
-        except TimeoutError:
-            self._process.kill()
-            return await self._process.wait()
 
 
 async def bot_command(env: dict[str, str], workdir: Path, *args: str) -> None:

@@ -186,6 +186,8 @@ async def pay_debt(callback: CallbackQuery, callback_data: HomeCb, state: FSMCon
 async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FSMContext, homes: HomesService,
                        profile: Profile, catalogue: CatalogueService, accounts: AccountsService, bot: Bot,
                        callback_answer: CallbackAnswer) -> None:
+    """The amount question with the account's fresh info. A home paid in the last days is asked about first, once
+    per flow: "Yes" comes back here as `other_again`, "No" reopens the home."""
     try:
         home = await homes.get(profile.id, callback_data.id)
         form = await catalogue.form(home.service_id)
@@ -193,6 +195,10 @@ async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FS
         alert(callback_answer, error_text(error))
         return
     await answer_now(callback, callback_answer)
+    if home.paid is not None and callback_data.action != HomeAction.other_again:
+        await callback.message.answer(paid_again_question(home.paid),
+                                      reply_markup=kb.pay_again(home, HomeAction.other_again))
+        return
     info = None
     if form.service.has_info:
         try:
@@ -201,7 +207,7 @@ async def other_amount(callback: CallbackQuery, callback_data: HomeCb, state: FS
             info = None
     await state.clear()
     await state.set_data({**new_flow(), "service_id": home.service_id, "answers": home.account})
-    await ask_amount(callback.message, state, form, info, edit=False)
+    await ask_amount(callback.message, state, form, info, edit=False, paid=home.paid)
 
 
 # ---- managing ---------------------------------------------------------------------------------------------------
@@ -315,7 +321,7 @@ def create_router() -> Router:
     router.callback_query.register(back_to_list, cb(F.action == HomeAction.back))
     router.callback_query.register(open_home, cb(F.action == HomeAction.open))
     router.callback_query.register(pay_debt, cb(F.action.in_({HomeAction.debt, HomeAction.debt_again})))
-    router.callback_query.register(other_amount, cb(F.action == HomeAction.other))
+    router.callback_query.register(other_amount, cb(F.action.in_({HomeAction.other, HomeAction.other_again})))
     router.callback_query.register(ask_rename, cb(F.action == HomeAction.rename))
     router.callback_query.register(ask_delete, cb(F.action == HomeAction.delete))
     router.callback_query.register(delete, cb(F.action == HomeAction.delete_yes))

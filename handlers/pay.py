@@ -35,6 +35,7 @@ from bot.providers.errors import ProviderError, ProviderRejected
 from bot.services.accounts import AccountsService
 from bot.services.cards import CardsService
 from bot.services.catalogue import CatalogueService, Service
+from bot.services.homes import HomesService
 from bot.services.payments import PaymentsService
 from bot.services.users import Profile
 from bot.states import Pay
@@ -185,7 +186,8 @@ async def _render_field(message: Message, state: FSMContext, catalogue: Catalogu
 
 async def choose_option(
     callback: CallbackQuery, callback_data: PayCb, state: FSMContext, flow: dict,
-    catalogue: CatalogueService, accounts: AccountsService, cards: CardsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
+    catalogue: CatalogueService, accounts: AccountsService, homes: HomesService, profile: Profile, bot: Bot,
+    callback_answer: CallbackAnswer) -> None:
     form = await catalogue.form(flow["service_id"])
     field = forms.next_field(form.fields, flow.get("answers", {}))
     if field is None or field.type != "select":
@@ -197,12 +199,12 @@ async def choose_option(
         alert(callback_answer, _("This button is no longer active."))
         return
     await state.update_data(answers=answers, page=0)
-    await _after_answer(callback.message, state, catalogue, accounts, cards, bot, edit=True)
+    await _after_answer(callback.message, state, catalogue, accounts, homes, profile, bot, edit=True)
 
 
 async def typed_value(
     message: Message, state: FSMContext, catalogue: CatalogueService, accounts: AccountsService,
-    cards: CardsService, bot: Bot,
+    homes: HomesService, profile: Profile, bot: Bot,
 ) -> None:
     data = await state.get_data()
     form = await catalogue.form(data["service_id"])
@@ -220,7 +222,7 @@ async def typed_value(
         await message.answer(text)
         return
     await state.update_data(answers={**answers, field.name: value})
-    await _after_answer(message, state, catalogue, accounts, cards, bot, edit=False)
+    await _after_answer(message, state, catalogue, accounts, homes, profile, bot, edit=False)
 
 
 async def form_hint(message: Message) -> None:
@@ -229,7 +231,8 @@ async def form_hint(message: Message) -> None:
 
 async def skip_field(
     callback: CallbackQuery, state: FSMContext, flow: dict, catalogue: CatalogueService,
-    accounts: AccountsService, cards: CardsService, bot: Bot, callback_answer: CallbackAnswer) -> None:
+    accounts: AccountsService, homes: HomesService, profile: Profile, bot: Bot,
+    callback_answer: CallbackAnswer) -> None:
     form = await catalogue.form(flow["service_id"])
     field = forms.next_field(form.fields, flow.get("answers", {}))
     try:
@@ -238,22 +241,26 @@ async def skip_field(
         alert(callback_answer, _("This field is required."))
         return
     await state.update_data(answers=answers)
-    await _after_answer(callback.message, state, catalogue, accounts, cards, bot, edit=True)
+    await _after_answer(callback.message, state, catalogue, accounts, homes, profile, bot, edit=True)
 
 
 async def _after_answer(message: Message, state: FSMContext, catalogue: CatalogueService,
-                        accounts: AccountsService, cards: CardsService, bot: Bot, *, edit: bool) -> None:
+                        accounts: AccountsService, homes: HomesService, profile: Profile, bot: Bot, *,
+                        edit: bool) -> None:
+    """The account is complete: its info, and this user's payment of it in the last days, before the amount."""
     data = await state.get_data()
     form = await catalogue.form(data["service_id"])
     if forms.next_field(form.fields, data["answers"]) is not None:
         await _render_field(message, state, catalogue, edit=edit)
         return
+    account = forms.account(form.fields, data["answers"])
+    paid = await homes.paid_recently(profile.id, form.service.id, account)
     if not form.service.has_info:
-        await ask_amount(message, state, form, None, edit=edit)
+        await ask_amount(message, state, form, None, edit=edit, paid=paid)
         return
     try:
         async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id):
-            info = await accounts.lookup(form, forms.account(form.fields, data["answers"]))
+            info = await accounts.lookup(form, account)
     except ProviderRejected as error:
         if error.code in UNKNOWN_ACCOUNT:
             await state.update_data(answers=forms.back(form.fields, data["answers"]))
@@ -265,7 +272,7 @@ async def _after_answer(message: Message, state: FSMContext, catalogue: Catalogu
     except ProviderError as error:
         await _render_field_error(message, state, catalogue, provider_text(error))
         return
-    await ask_amount(message, state, form, info, edit=False)
+    await ask_amount(message, state, form, info, edit=False, paid=paid)
 
 
 async def _render_field_error(message, state, catalogue, text: str) -> None:

@@ -16,15 +16,16 @@ from bot.keyboards import pay as kb
 from bot.providers.errors import ProviderError
 from bot.services.accounts import AccountInfo
 from bot.services.catalogue import CatalogueService, ServiceForm
+from bot.services.homes import Paid
 from bot.states import Pay
-from bot.texts.accounts import info_text
+from bot.texts.accounts import info_text, paid_text
 from bot.texts.amounts import sums_number
 from bot.texts.labels import shown
 from bot.texts.outcomes import provider_text
 
 
 async def start_payment(message: Message, state: FSMContext, catalogue: CatalogueService, bot: Bot) -> None:
-    """A new payment at the catalogue: from the menu's Pay button and from History's "Pay again"."""
+    """A new payment at the catalogue: from the menu's Pay button and from History's "💡 Pay a bill"."""
     await state.clear()  # a payment still waiting for its code is closed on the way out (PaymentExitMiddleware)
     await state.set_state(Pay.browse)
     ids = new_flow()
@@ -44,13 +45,18 @@ async def start_payment(message: Message, state: FSMContext, catalogue: Catalogu
 
 
 async def ask_amount(message: Message, state: FSMContext, form: ServiceForm, info: AccountInfo | None,
-                      *, edit: bool) -> None:
+                      *, edit: bool, paid: Paid | None = None) -> None:
+    """`paid`: this account's payment in the last days, shown before the amount is typed (the provider's debt may
+    not count it yet)."""
     data = await state.get_data()
     await state.set_state(Pay.amount)
     # our own numbers (the exact debt as a string); provider texts stay out of FSM data
     await state.update_data(debt=info.debt if info else None,
                             owed=str(info.owed) if info and info.debt and info.owed is not None else None)
-    lines = [f"<b>{shown(form.service.name)}</b>"] + info_text(form, info)
+    lines = [f"<b>{shown(form.service.name)}</b>"]
+    if paid is not None:
+        lines.append(paid_text(paid))
+    lines += info_text(form, info)
     lines.append(_("Type the amount in sums, from {min} to {max}.").format(
         min=sums_number(form.service.min_amount), max=sums_number(form.service.max_amount)))
     markup = kb.amount(data["flow"], info.debt if info else None)

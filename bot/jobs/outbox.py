@@ -4,11 +4,13 @@ outcome leaves it (no code step for a payment that is finished)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiogram.utils.i18n import I18n
 
 from bot.chat.checkout import told_markup
@@ -25,12 +27,14 @@ from bot.texts.receipts import outcome_text
 logger = logging.getLogger(__name__)
 
 MAX_PER_PASS = 200
+LEAVE_WAIT = 5  # seconds the sender waits for a chat's lock before leaving its step alone
 
 
 class OutboxSender:
     def __init__(self, bot: Bot, payments: PaymentsService, users: UserService, i18n: I18n,
-                 storage: BaseStorage) -> None:
+                 storage: BaseStorage, isolation: BaseEventIsolation | None = None) -> None:
         self._bot, self._payments, self._users, self._i18n, self._storage = bot, payments, users, i18n, storage
+        self._isolation = isolation
 
     async def send_due(self) -> int:
         """What this hand owes, then anything nobody is sending; each claimed before it is sent."""
@@ -65,9 +69,17 @@ class OutboxSender:
             return False
 
     async def _leave_payment(self, owed: Owed) -> None:
-        """A conversation still waiting on this payment (a code step, a confirm) is over: it has an outcome."""
+        """A conversation still waiting on this payment (a code step, a confirm) is over: it has an outcome. Under
+        the chat's lock, as an update takes it (shared by replicas with Redis): an update of the same chat handled
+        meanwhile on any replica is never overwritten. A chat busy for longer is left as it is; its handlers see the
+        payment's outcome in the ledger."""
         key = StorageKey(bot_id=self._bot.id, chat_id=owed.user_id, user_id=owed.user_id)
         state = FSMContext(storage=self._storage, key=key)
-        data = await state.get_data()
-        if owed.payment_id in (data.get("payment_id"), data.get("payout_id")):
-            await state.clear()
+        try:
+            async with asyncio.timeout(LEAVE_WAIT):
+                async with self._isolation.lock(key) if self._isolation else contextlib.nullcontext():
+                    data = await state.get_data()
+                    if owed.payment_id in (data.get("payment_id"), data.get("payout_id")):
+                        await state.clear()
+        except TimeoutError:
+            logger.info("outbox %s: chat busy, its step left as it is", owed.id)

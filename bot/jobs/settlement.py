@@ -71,7 +71,7 @@ async def start_worker(bot: Bot, dispatcher, payments: PaymentsService, users: U
                        settings, payouts: PayoutsService | None = None) -> None:
     hand = payments.as_hand("worker")  # its claims and messages are told apart from the handlers'
     payouts_hand = payouts.as_hand("worker") if payouts is not None else None  # the same hand's name: one outbox
-    outbox = OutboxSender(bot, hand, users, i18n, dispatcher.fsm.storage)
+    outbox = OutboxSender(bot, hand, users, i18n, dispatcher.fsm.storage, dispatcher.fsm.events_isolation)
     worker = SettlementWorker(bot, hand, outbox, tick=settings.STATUS_WORKER_TICK,
                               operator_chat_id=settings.OPERATOR_CHAT_ID, payouts=payouts_hand)
     dispatcher["settlement_worker"] = worker

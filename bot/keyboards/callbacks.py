@@ -99,6 +99,7 @@ class HomeAction(StrEnum):
     debt = "debt"
     debt_again = "debt2"  # "Pay the debt" of a home paid in the last days, confirmed
     other = "other"
+    other_again = "other2"  # "Other amount" of a home paid in the last days, confirmed
     rename = "ren"
     delete = "del"
     delete_yes = "dely"

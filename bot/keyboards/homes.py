@@ -65,10 +65,11 @@ def home(item: HomeView, *, debt: int | None, payable: bool) -> InlineKeyboardMa
     return builder.as_markup()
 
 
-def pay_again(item: HomeView) -> InlineKeyboardMarkup:
-    """Asked before "Pay the debt" of a home paid in the last days: Yes pays; No shows the home again."""
+def pay_again(item: HomeView, yes: HomeAction = HomeAction.debt_again) -> InlineKeyboardMarkup:
+    """Asked before paying a home paid in the last days: Yes goes on (`yes`: the debt or another amount, confirmed);
+    No shows the home again."""
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, pay again"), callback_data=HomeCb(action=HomeAction.debt_again, id=item.id))
+    builder.button(text=_("Yes, pay again"), callback_data=HomeCb(action=yes, id=item.id))
     builder.button(text=_("No"), callback_data=HomeCb(action=HomeAction.open, id=item.id))
     builder.adjust(2)
     return builder.as_markup()

@@ -100,6 +100,18 @@ def header(draw: ImageDraw.ImageDraw, canvas_width: int, brand: str, handle: str
     return height
 
 
+def page(logical_width: int, height: int, brand: str, handle: str, test_mode: str
+         ) -> tuple[Image.Image, ImageDraw.ImageDraw, int]:
+    """A blank picture (cut to what was drawn later) with the bot's header, and the test-mode strip when it applies;
+    the third value is where drawing goes on."""
+    image = Image.new("RGB", (px(logical_width), px(height)), PAPER)
+    pen = ImageDraw.Draw(image)
+    y = header(pen, image.width, brand, handle)
+    if test_mode:
+        y += banner(pen, y, image.width, test_mode)
+    return image, pen, y
+
+
 def banner(draw: ImageDraw.ImageDraw, top: int, canvas_width: int, text: str) -> int:
     """The test-mode strip under the header; returns its height."""
     height = px(26)

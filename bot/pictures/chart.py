@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from bot.domain.spending import Spending
 from bot.pictures import canvas
-from bot.pictures.canvas import INK, LINE, MUTED, PAPER, dashed, font, px, width, wrap
+from bot.pictures.canvas import INK, LINE, MUTED, dashed, font, px, width, wrap
 
 WIDTH = 480  # logical points
 PAD = 22
@@ -84,12 +84,8 @@ def axis(top: int) -> tuple[int, int]:
 
 
 def draw(data: Spending, text: ChartText, *, brand: str, handle: str = "", test_mode: str = "") -> Image.Image:
-    w = px(WIDTH)
-    image = Image.new("RGB", (w, px(1600)), PAPER)
-    pen = ImageDraw.Draw(image)
-    y = canvas.header(pen, w, brand, handle)
-    if test_mode:
-        y += canvas.banner(pen, y, w, test_mode)
+    image, pen, y = canvas.page(WIDTH, 1600, brand, handle, test_mode)
+    w = image.width
     left, right = px(PAD), w - px(PAD)
 
     y += px(16)

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from bot.domain.receipt import Receipt, Row
 from bot.pictures import canvas
-from bot.pictures.canvas import INK, MUTED, OK, PAGE, PAPER, dashed, font, px, width, wrap
+from bot.pictures.canvas import INK, MUTED, OK, PAGE, dashed, font, px, width, wrap
 
 WIDTH = 380  # logical points; the PNG is canvas.SCALE times wider
 PAD = 24
@@ -29,12 +29,8 @@ class Drawn:
 
 def draw(receipt: Receipt, *, brand: str, handle: str = "", test_mode: str = "") -> tuple[Image.Image, list[Drawn]]:
     """The picture, and what it drew for each row (so a test can hold it against the text)."""
-    w = px(WIDTH)
-    image = Image.new("RGB", (w, px(2400)), PAPER)
-    pen = ImageDraw.Draw(image)
-    y = canvas.header(pen, w, brand, handle)
-    if test_mode:
-        y += canvas.banner(pen, y, w, test_mode)
+    image, pen, y = canvas.page(WIDTH, 2400, brand, handle, test_mode)
+    w = image.width
     left, right = px(PAD), w - px(PAD)
 
     y += px(20)

@@ -50,6 +50,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_server(process: subprocess.Popen | None, folder: Path | None, *, stop: signal.Signals, grace: float,
+                group: bool = False) -> None:
+    """A throw-away server (this PostgreSQL, bot.sandbox.redis) asked to stop, killed after `grace` seconds, and
+    its folder removed."""
+    send = os.killpg if group else os.kill
+    if process is not None and process.poll() is None:
+        send(process.pid, stop)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            send(process.pid, signal.SIGKILL)
+            process.wait()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class PostgresServer:
     """One cluster; `url(db)` names a database in it for SQLAlchemy (asyncpg)."""
 
@@ -124,15 +140,5 @@ class PostgresServer:
         return done.stdout
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGINT)  # fast shutdown
-            try:
-                self._process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
-        self._process = None
-        self.pid = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        stop_server(self._process, self._dir, stop=signal.SIGINT, grace=30, group=True)  # SIGINT: fast shutdown
+        self._process, self.pid, self._dir = None, None, None

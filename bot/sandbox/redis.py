@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.sandbox.postgres import _apt_install, free_port
+from bot.sandbox.postgres import _apt_install, free_port, stop_server
 
 APT_PACKAGE = "redis-server"
 
@@ -88,15 +88,5 @@ class RedisServer:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            os.kill(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self._process.pid, signal.SIGKILL)
-                self._process.wait()
-        self._process = None
-        self.pid = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        stop_server(self._process, self._dir, stop=signal.SIGTERM, grace=10)
+        self._process, self.pid, self._dir = None, None, None

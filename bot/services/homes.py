@@ -17,7 +17,7 @@ from bot.storage.models import Home, Payment
 
 NAME_MAX = 32
 REMINDER_LEASE = 300  # seconds a replica may take to send one home's reminder before another may
-PAID_RECENTLY_DAYS = 3  # a payment this many days back (Tashkent dates) or newer makes "Pay the debt" ask first
+PAID_RECENTLY_DAYS = 3  # a payment this many days back (Tashkent dates) or newer makes paying a home ask first
 TASHKENT = timezone(timedelta(hours=5))  # no daylight saving time
 PROVIDER_TIME = "%Y-%m-%d %H:%M:%S"  # Paylov's payedAt, Tashkent time
 
@@ -32,7 +32,7 @@ class HomeError(Exception):
 @dataclass(frozen=True)
 class Paid:
     """The newest payment of a home's account in state paid: shown beside the provider's balance, which may not
-    count it yet, and asked about before "Pay the debt" pays again."""
+    count it yet, and asked about before "Pay the debt" or "Other amount" pays again."""
 
     payment_id: int
     amount: int  # whole sums
@@ -72,6 +72,12 @@ class HomesService:
         async with self._sessions() as session:
             home = await _owned(session, user_id, home_id)
             return _view(home, await self._paid_recently(session, user_id))
+
+    async def paid_recently(self, user_id: int, service_id: str, account: dict[str, str]) -> Paid | None:
+        """This user's newest paid payment of this account within PAID_RECENTLY_DAYS, saved as a home or not: the pay
+        flow shows it beside the account as My homes does."""
+        async with self._sessions() as session:
+            return (await self._paid_recently(session, user_id)).get((service_id, _key(account)))
 
     async def _paid_recently(self, session, user_id: int) -> dict[tuple[str, str], Paid]:
         """(service, account key) -> its newest paid payment dated within PAID_RECENTLY_DAYS of today."""

@@ -103,6 +103,8 @@ async def test_other_amount_goes_through_the_usual_steps(app, telegram, paylov):
     await user.press("Dacha · Горячая вода и отопление")
     await user.wait_message("🏠 Dacha")
     await user.press("Other amount")
+    await user.wait_message("pay again?")  # paid minutes ago: asked first (tests/e2e/test_repeat_payments.py)
+    await user.press("Yes, pay again")
     await user.wait_message("Type the amount")
     await user.send("3000")
     await user.wait_message("Choose the card")

@@ -10,29 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_bot
 from bot.jobs.reconciliation import DAY_LEASE, ReconcileWorker
 from bot.services.history import TASHKENT
 from bot.services.homes import REMINDER_LEASE, HomesService
 from bot.storage.models import Home, Reconciliation, User
+from tests.e2e.conftest import OPERATOR
 
-OPERATOR = 7071
-
-
-@pytest.fixture
-async def operator(app, telegram):
-    """The operator's chat: Telegram lets the bot write only to someone who wrote to it first."""
-    user = telegram.user(OPERATOR)
-    await user.send("/start")
-    await user.wait_message("Choose your language")
-    return user
-
-
-@pytest.fixture
-async def bot(app):
-    bot = build_bot(app.services.settings)
-    yield bot
-    await bot.session.close()
 
 
 def reports(operator) -> list[str]:

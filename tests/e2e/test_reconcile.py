@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_bot
 from bot.jobs.reconciliation import (
     ReconcileWorker,
     split_message,
@@ -32,9 +31,9 @@ from bot.runtime.reconcile import run_reconcile
 from bot.sandbox import paylov_catalogue as data
 from bot.services.history import TASHKENT
 from bot.storage.models import Payment, Reconciliation
+from tests.e2e.conftest import OPERATOR
 
 PHONE = "+998901234567"
-OPERATOR = 7070
 
 
 @dataclass(frozen=True)
@@ -208,22 +207,6 @@ async def test_the_command_without_payme_or_with_a_provider_down(make_settings, 
     assert captured.out == ""
     assert captured.err.startswith("error: a provider did not answer: ProviderUnavailable")
     assert captured.err.count("\n") == 1
-
-
-@pytest.fixture
-async def operator(app, telegram):
-    """The operator's chat: Telegram lets the bot write only to someone who wrote to it first."""
-    user = telegram.user(OPERATOR)
-    await user.send("/start")
-    await user.wait_message("Choose your language")
-    return user
-
-
-@pytest.fixture
-async def bot(app):
-    bot = build_bot(app.services.settings)
-    yield bot
-    await bot.session.close()
 
 
 def reports(operator) -> list[str]:

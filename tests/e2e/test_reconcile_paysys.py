@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_bot
 from bot.domain.payouts import new_partner_id
 from bot.jobs.reconciliation import ReconcileWorker
 from bot.money.reconcile import Report, reconcile
@@ -27,9 +26,9 @@ from bot.providers.paysys_models import Sender
 from bot.runtime.reconcile import run_reconcile
 from bot.services.history import TASHKENT
 from bot.storage.models import Payment
+from tests.e2e.conftest import OPERATOR
 
 USER = 5301
-OPERATOR = 7071
 COMPLETES = "8600310000000117"
 FAILS = "8600310000000315"
 REVERSES = "8600310000000414"
@@ -161,29 +160,17 @@ async def test_the_command_says_so_when_paysys_does_not_answer(make_settings, pa
     assert captured.out == "" and captured.err.startswith("error: a provider did not answer: ")
 
 
-@pytest.fixture
-async def operator(app, telegram):
-    user = telegram.user(OPERATOR)
-    await user.send("/start")
-    await user.wait_message("Choose your language")
-    return user
-
-
-async def test_the_daily_report_includes_the_payouts(app, operator, provider_clock):
+async def test_the_daily_report_includes_the_payouts(app, bot, operator, provider_clock):
     client = app.services.paysys
     await payout_at_paysys(client, COMPLETES, 1000)
     services = app.services
-    bot = build_bot(services.settings)
-    try:
-        clock = [datetime.combine(the_day(provider_clock) + timedelta(days=1), datetime.min.time(), TASHKENT)
-                 .replace(hour=7)]
-        worker = ReconcileWorker(bot, payme=None, paylov=services.paylov, paysys=services.paysys,
-                                 sessionmaker=services.sessionmaker, chat_id=OPERATOR, hour=6, tick=600,
-                                 now=lambda: clock[0])
-        report = await worker.run_due()
-        assert [m.kind for m in report.mismatches] == [PAYOUT_NOT_OURS]
-        await operator.wait_for(lambda: any(m.text.startswith("Reconciliation ") for m in operator.bot_messages))
-        [sent] = [m.text for m in operator.bot_messages if m.text.startswith("Reconciliation ")]
-        assert sent == report.text() and "payout_not_ours" in sent
-    finally:
-        await bot.session.close()
+    clock = [datetime.combine(the_day(provider_clock) + timedelta(days=1), datetime.min.time(), TASHKENT)
+             .replace(hour=7)]
+    worker = ReconcileWorker(bot, payme=None, paylov=services.paylov, paysys=services.paysys,
+                             sessionmaker=services.sessionmaker, chat_id=OPERATOR, hour=6, tick=600,
+                             now=lambda: clock[0])
+    report = await worker.run_due()
+    assert [m.kind for m in report.mismatches] == [PAYOUT_NOT_OURS]
+    await operator.wait_for(lambda: any(m.text.startswith("Reconciliation ") for m in operator.bot_messages))
+    [sent] = [m.text for m in operator.bot_messages if m.text.startswith("Reconciliation ")]
+    assert sent == report.text() and "payout_not_ours" in sent

@@ -1,7 +1,8 @@
 """Paying twice by mistake, and retrying a refusal for money, through the Telegram double and the Paylov emulator.
 
-A home paid in the last days says so in My homes, on its card and in its reminder, and "Pay the debt" asks before
-a new payment; a payment refused for money offers another card or another amount instead of the same again."""
+A home paid in the last days says so in My homes, on its card and in its reminder, and "Pay the debt" or "Other
+amount" asks before a new payment; an account typed in Pay bills shows its payment of the last days before the amount;
+a payment refused for money offers another card or another amount instead of the same again."""
 
 from __future__ import annotations
 
@@ -185,3 +186,98 @@ async def test_a_payme_card_refused_for_money_offers_another_amount(payme_app, t
     await user.wait_message("✅ Paid")
     assert [(p.amount, p.state, p.error_code) for p in await payments_of(payme_app, 2205)] == [
         (30000, "failed", "-31303"), (15000, "paid", None)]
+
+
+async def test_other_amount_of_a_home_paid_today_asks_once_before_paying_again(app, telegram, paylov):
+    user = await registered(telegram, 2206)
+    await add_card(user)
+    await pay_and_save_home(user)
+    [first] = await payments_of(app, 2206)
+    question = f"You paid this account on {day_month(paid_day(first))} ({money(1000, 'en')}) — pay again?"
+    creates = len(paylov.calls("servicePayment/create/"))
+
+    await user.tap("🏠 My homes")
+    await user.press(HOME)
+    await user.wait_message("🏠 Home")
+    await user.press("Other amount")
+    asked = await user.wait_message("You paid this account on")
+    assert question in asked.text
+    assert asked.labels == ["Yes, pay again", "No"]
+    await user.press("No")
+    await user.wait_message("🏠 Home")
+    assert len(paylov.calls("servicePayment/create/")) == creates  # no new payment, so no SMS code either
+    assert len(await payments_of(app, 2206)) == 1
+    assert not any("Type the amount" in m.text or "I sent a code by SMS" in m.text for m in user.bot_messages[-2:])
+
+    await user.press("Other amount")
+    await user.wait_message("You paid this account on")
+    asked_before = sum(question in m.text for m in user.bot_messages)
+    await user.press("Yes, pay again")
+    amount = await user.wait_message("Type the amount")
+    assert f"✅ Paid on {day_month(paid_day(first))}: {money(1000, 'en')}" in amount.text
+    await user.send("3000")
+    await user.wait_message("Choose the card")
+    await user.press(user.last.labels[0])
+    await user.wait_message("Check the payment")
+    await user.press("✅ Confirm")
+    await user.wait_message("I sent a code by SMS")
+    await user.send("666666")
+    await user.wait_message("✅ Paid")
+    assert sum(question in m.text for m in user.bot_messages) == asked_before  # asked once in this flow
+    [create] = paylov.calls("servicePayment/create/")[creates:]
+    assert create.body["amount"] == 3000
+    assert [(p.amount, p.state) for p in await payments_of(app, 2206)] == [(1000, "paid"), (3000, "paid")]
+
+
+async def test_the_catalogue_shows_a_payment_made_in_the_last_days_beside_the_account(app, telegram, paylov):
+    user = await registered(telegram, 2207)
+    await add_card(user)
+    await pay_text_service(user, account="10000001", amount="1000")  # not saved as a home
+    [first] = await payments_of(app, 2207)
+    paid_line = f"✅ Paid on {day_month(paid_day(first))}: {money(1000, 'en')}"
+
+    await user.tap("💡 Pay bills")
+    await user.wait_message("Choose a category")
+    await user.send("горячая")
+    await user.wait_message("Found for")
+    await user.press("Горячая вода и отопление")
+    await user.wait_message("please type it")
+    await user.send("10000001")
+    amount = await user.wait_message("Type the amount")
+    assert paid_line in amount.text
+    assert amount.text.index(paid_line) < amount.text.index("Type the amount")  # seen before the amount is typed
+    assert "Pay the debt" in " ".join(amount.labels)  # no question here: the account was typed deliberately
+
+    await user.tap("💡 Pay bills")  # another account of the same service: nothing was paid for it
+    await user.wait_message("Choose a category")
+    await user.send("горячая")
+    await user.wait_message("Found for")
+    await user.press("Горячая вода и отопление")
+    await user.wait_message("please type it")
+    await user.send("10000002")
+    other = await user.wait_message("Type the amount")
+    assert "Paid on" not in other.text
+    assert len(await payments_of(app, 2207)) == 1
+
+
+async def test_paying_from_history_shows_the_recent_payment_beside_the_account(app, telegram, paylov):
+    """History's only pay button ("💡 Pay a bill", on a month without payments) opens the catalogue: the account
+    typed there shows its payment of the last days as the menu's Pay bills does."""
+    user = await registered(telegram, 2208)
+    await add_card(user)
+    await pay_text_service(user, account="10000001", amount="1000")
+    [first] = await payments_of(app, 2208)
+
+    await user.tap("🧾 History")
+    await user.wait_message("🧾 History")
+    await user.press("Last month")
+    await user.wait_for(lambda: "No payments in" in user.last.text)
+    await user.press("💡 Pay a bill")
+    await user.wait_message("Choose a category")
+    await user.send("горячая")
+    await user.wait_message("Found for")
+    await user.press("Горячая вода и отопление")
+    await user.wait_message("please type it")
+    await user.send("10000001")
+    amount = await user.wait_message("Type the amount")
+    assert f"✅ Paid on {day_month(paid_day(first))}: {money(1000, 'en')}" in amount.text

@@ -103,7 +103,8 @@ async def test_a_dead_replicas_chat_lock_runs_out_after_the_configured_timeout(s
     assert 0 < await redis.pttl(lock_key) <= 500  # aiogram's default would be 60 000
     assert not await alive.redis.lock(lock_key, timeout=1, blocking=False).acquire()  # the chat is held
 
-    await asyncio.wait_for(alive.lock(KEY).__aenter__(), timeout=10)  # aiogram's lock polls until the key expires
+    taken = alive.lock(KEY)  # kept: a lock context collected by the garbage collector would release the lock
+    await asyncio.wait_for(taken.__aenter__(), timeout=10)  # aiogram's lock polls until the key expires
     assert await redis.exists(lock_key) == 1  # now held by the live replica
 
 
