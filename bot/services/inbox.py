@@ -17,6 +17,12 @@ Every decision is one conditional statement, never a read then a write: a new up
 INSERT ... ON CONFLICT DO NOTHING, and a dead holder's lease is taken over with one
 UPDATE ... WHERE state = 'handling' AND lease_until < :now RETURNING, so of any number of concurrent claims (in one
 process or in many, on SQLite or on PostgreSQL) exactly one wins.
+
+The common path (a new update_id; finishing a claim still held) is one statement each, sent on its own: no session,
+no BEGIN/COMMIT round trips (on PostgreSQL on the engine's direct asyncpg pool, bot.storage.direct; on SQLite on an
+engine connection without a transaction, bot.storage.db.alone). An insert that loses, and anything the direct pool
+could not do, goes the transactional way below. A claim keeps one holder through both: if the direct insert was
+made but its answer lost (the connection broke), the take-over statement recognises the claim as its own.
 """
 
 from __future__ import annotations
@@ -29,9 +35,8 @@ from enum import StrEnum
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import Sessions
+from bot.storage.db import Sessions, alone, direct_path
 from bot.storage.models import InboxUpdate
 
 HANDLING = "handling"
@@ -73,34 +78,64 @@ class UpdateInbox:
         self.lease = lease
         self._clock = now
         self._held: dict[int, str] = {}  # update_id -> holder of the claims this instance won and has not closed
+        engine = sessions.kw["bind"]
+        self._engine = engine
+        direct = direct_path(engine)
+        self._direct = direct if direct is not None and direct.postgresql else None
+        if engine.dialect.name not in ("sqlite", "postgresql"):
+            raise RuntimeError(f"the update inbox runs on SQLite or PostgreSQL, not {engine.dialect.name}")
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)  # stored as UTC: SQLite compares the text of the timestamps
 
     async def claim(self, update_id: int) -> Claim:
-        for _ in range(3):  # a row that vanished between the statements (purged) is claimed again from the start
-            claim = await self._claim(update_id)
-            if claim is not None:
-                if claim.run:
-                    self._held[update_id] = claim.holder
-                return claim
-        return Claim(update_id, Outcome.BUSY)  # not reached in practice; a re-send decides it later
-
-    async def _claim(self, update_id: int) -> Claim | None:
-        now = self._now()
         holder = f"{self.owner}/{uuid.uuid4().hex}"
+        claim = await self._claim_new(update_id, holder)
+        for _ in range(3):  # a row that vanished between the statements (purged) is claimed again from the start
+            if claim is not None:
+                break
+            claim = await self._claim(update_id, holder)
+        if claim is None:
+            return Claim(update_id, Outcome.BUSY)  # not reached in practice; a re-send decides it later
+        if claim.run:
+            self._held[update_id] = claim.holder
+        return claim
+
+    async def _claim_new(self, update_id: int, holder: str) -> Claim | None:
+        """The common case, a new update_id, in the one statement that decides it; None: not won that way (known
+        already, or the direct pool failed), the transactional path decides."""
+        now = self._now()
+        lease_until = now + self.lease
+        if self._direct is not None:
+            try:
+                row = await self._direct.fetchrow(CLAIM_NEW, update_id, holder, lease_until, now)
+            except Exception:  # noqa: BLE001 - whatever the driver raised, the engine's path decides
+                return None
+        else:
+            async with alone(self._engine) as connection:
+                row = (await connection.execute(_insert(self._engine.dialect.name).values(
+                    update_id=update_id, state=HANDLING, lease_owner=holder, lease_until=lease_until, attempts=1,
+                    created_at=now).on_conflict_do_nothing(index_elements=[_table.c.update_id])
+                    .returning(_table.c.attempts))).first()
+        return Claim(update_id, Outcome.RUN, attempts=row[0], holder=holder) if row is not None else None
+
+    async def _claim(self, update_id: int, holder: str) -> Claim | None:
+        now = self._now()
         async with self._sessions.begin() as session:
             inserted = await session.execute(
-                _insert(session).values(update_id=update_id, state=HANDLING, lease_owner=holder,
-                                        lease_until=now + self.lease, attempts=1, created_at=now)
+                _insert(self._engine.dialect.name)
+                .values(update_id=update_id, state=HANDLING, lease_owner=holder, lease_until=now + self.lease,
+                        attempts=1, created_at=now)
                 .on_conflict_do_nothing(index_elements=[_table.c.update_id])
                 .returning(_table.c.attempts))
             row = inserted.first()
-            if row is None:  # the update_id is known: ours only if its holder's lease has run out
+            if row is None:  # the update_id is known: ours only if its holder's lease has run out (or it is this
+                # claim's own, inserted by the direct statement whose answer was lost)
                 taken = await session.execute(
                     update(_table)
                     .where(_table.c.update_id == update_id, _table.c.state == HANDLING,
-                           or_(_table.c.lease_until.is_(None), _table.c.lease_until < now))
+                           or_(_table.c.lease_until.is_(None), _table.c.lease_until < now,
+                               _table.c.lease_owner == holder))
                     .values(lease_owner=holder, lease_until=now + self.lease, attempts=_table.c.attempts + 1)
                     .returning(_table.c.attempts))
                 row = taken.first()
@@ -121,7 +156,7 @@ class UpdateInbox:
         if holder is None:
             return False
         now = self._now()
-        return await self._close(update_id, holder, state=DONE, done_at=now, lease_until=None)
+        return await self._close(update_id, holder, (FINISH, now), state=DONE, done_at=now, lease_until=None)
 
     async def release(self, claim: Claim | int) -> bool:
         """Gives the update back after an infrastructure failure: the lease ends at once, so Telegram's re-send is
@@ -130,16 +165,26 @@ class UpdateInbox:
         update_id, holder = self._holder(claim)
         if holder is None:
             return False
-        return await self._close(update_id, holder, lease_owner=None, lease_until=RELEASED)
+        return await self._close(update_id, holder, (RELEASE, RELEASED), lease_owner=None, lease_until=RELEASED)
 
-    async def _close(self, update_id: int, holder: str, **values) -> bool:
-        async with self._sessions.begin() as session:
-            closed = await session.execute(
-                update(_table)
-                .where(_table.c.update_id == update_id, _table.c.state == HANDLING, _table.c.lease_owner == holder)
-                .values(**values)
-                .returning(_table.c.update_id))
-            won = closed.first() is not None
+    async def _close(self, update_id: int, holder: str, direct: tuple[str, datetime], **values) -> bool:
+        """One conditional statement on its own (`direct`: the same on PostgreSQL's direct pool); in a transaction
+        only when the direct pool failed. A close made whose answer was lost then reads as not won (the webhook
+        answers 200 all the same)."""
+        won: bool | None = None
+        if self._direct is not None:
+            try:
+                won = await self._direct.fetchrow(direct[0], update_id, holder, direct[1]) is not None
+            except Exception:  # noqa: BLE001 - whatever the driver raised, the engine's path decides
+                won = None
+        if won is None:
+            closing = (update(_table)
+                       .where(_table.c.update_id == update_id, _table.c.state == HANDLING,
+                              _table.c.lease_owner == holder)
+                       .values(**values)
+                       .returning(_table.c.update_id))
+            async with self._sessions.begin() if self._direct is not None else alone(self._engine) as connection:
+                won = (await connection.execute(closing)).first() is not None
         if self._held.get(update_id) == holder:
             del self._held[update_id]
         return won
@@ -167,10 +212,14 @@ class UpdateInbox:
             return await session.get(InboxUpdate, update_id)
 
 
-def _insert(session: AsyncSession):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(_table)
-    if dialect == "sqlite":
-        return sqlite.insert(_table)
-    raise RuntimeError(f"the update inbox runs on SQLite or PostgreSQL, not {dialect}")
+def _insert(dialect: str):
+    return (postgresql if dialect == "postgresql" else sqlite).insert(_table)
+
+
+# The common path's statements on PostgreSQL's direct pool: the same as the SQLAlchemy ones above, in asyncpg's terms.
+CLAIM_NEW = ("INSERT INTO update_inbox (update_id, state, lease_owner, lease_until, attempts, created_at) "
+             f"VALUES ($1, '{HANDLING}', $2, $3, 1, $4) ON CONFLICT (update_id) DO NOTHING RETURNING attempts")
+FINISH = (f"UPDATE update_inbox SET state = '{DONE}', done_at = $3, lease_until = NULL "
+          f"WHERE update_id = $1 AND state = '{HANDLING}' AND lease_owner = $2 RETURNING update_id")
+RELEASE = ("UPDATE update_inbox SET lease_owner = NULL, lease_until = $3 "
+           f"WHERE update_id = $1 AND state = '{HANDLING}' AND lease_owner = $2 RETURNING update_id")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.storage import update_scope, users
 from bot.storage.models import User
 from bot.storage.update_scope import UserRow
+from bot.storage.user_rows import read_user
 
 LANGUAGES = ("uz", "ru", "en")
 
@@ -35,17 +36,16 @@ class UserService:
         self._sessions = sessionmaker
 
     async def get(self, user_id: int) -> Profile | None:
-        """Within an update, what the update's first read brought (bot.storage.fsm reads it with the state)."""
+        """Within an update, what the update's first read brought (bot.storage.fsm reads it with the state), else
+        the row in one read, remembered for the rest of the update."""
         scope = update_scope.current()
         if scope is not None and user_id in scope.users:
             row = scope.users[user_id]
             return Profile(*row) if row is not None else None
-        async with self._sessions() as session:
-            user = await users.get(session, user_id)
-            profile = _profile(user) if user else None
+        row = await read_user(self._sessions.kw["bind"], user_id)  # one cheap read (with Redis: the update's only)
         if scope is not None:
-            scope.users[user_id] = UserRow(profile.id, profile.language, profile.phone) if profile else None
-        return profile
+            scope.users[user_id] = row
+        return Profile(*row) if row is not None else None
 
     async def set_language(self, user_id: int, language: str) -> Profile:
         if language not in LANGUAGES:

@@ -11,7 +11,9 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.storage.direct import Direct
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,7 +51,27 @@ def sqlite_path(url: str | URL) -> str | None:
     return str(Path(parsed.database).resolve())
 
 
-def make_engine(url: str) -> AsyncEngine:
+class Engine(AsyncEngine):
+    """SQLAlchemy's engine, and beside it the direct path of the statements every update makes (bot.storage.direct),
+    closed with it."""
+
+    __slots__ = ("direct",)
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine.sync_engine)
+        self.direct = Direct(engine.url)
+
+    async def dispose(self, close: bool = True) -> None:
+        await self.direct.close()
+        await super().dispose(close)
+
+
+def direct_path(engine: AsyncEngine) -> Direct | None:
+    """The engine's direct path; None for an engine not made by make_engine (everything goes through it)."""
+    return engine.direct if isinstance(engine, Engine) else None
+
+
+def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: with asyncpg it is BEGIN, a query and ROLLBACK before every use, the largest cost of an update
@@ -57,12 +79,12 @@ def make_engine(url: str) -> AsyncEngine:
         # again (bot.storage.fsm), and by the ledger's writes, which do too (bot.money.ledger).
         # 15 kept: a burst's connections are reused, not opened and closed again (each open costs asyncpg's and
         # SQLAlchemy's set-up round trips); bench/compare.py, bursts of 50-1000 users.
-        return create_async_engine(url, pool_size=15, max_overflow=5)
+        return Engine(create_async_engine(url, pool_size=15, max_overflow=5))
     if parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
     _tune_sqlite(engine)
-    return engine
+    return Engine(engine)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -81,9 +103,40 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
-            return  # one statement on its own (bot.storage.fsm's read): no transaction
+        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(ALONE, False):
+            return  # statements on their own (`alone`): no transaction, the driver commits each one
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
+
+
+ALONE = "statements_alone"
+
+
+@asynccontextmanager
+async def alone(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose statements each run on their own, with no transaction around them: no BEGIN and COMMIT round
+    trips. Only for what one statement decides (a conditional write, a read). PostgreSQL: AUTOCOMMIT. SQLite: no BEGIN
+    from the `begin` hook, and the driver, set to begin nothing itself (on connect), commits each statement (not
+    AUTOCOMMIT: SQLAlchemy's reset after it gives the connection back the driver's implicit BEGIN)."""
+    async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            await connection.execution_options(**{ALONE: True})
+        else:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
+async def read_alone(engine: AsyncEngine, statement, params: dict | None = None):
+    """One read on its own, its rows buffered. An update's first read is where a connection broken since its last use
+    (PostgreSQL restarted) is found: SQLAlchemy then drops the whole pool, and the second try gets a fresh connection
+    (make_engine does not ping each connection it lends: three round trips on every use)."""
+    for last in (False, True):
+        try:
+            async with alone(engine) as connection:
+                return (await connection.execute(statement, params or {})).all()
+        except DBAPIError as error:
+            if last or not is_transient(error):
+                raise
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 class Sessions(async_sessionmaker):

@@ -4,21 +4,18 @@ Per update (bot.storage.update_scope) the FSM row and the sender's profile are r
 a write that changes nothing is not made; a change is one statement (an upsert, or a delete when the step and its
 data are both empty, which is also what `clear()` sends).
 
-On SQLite that read is made on the event loop's own thread (SqliteReader): two primary-key lookups take tens of
-microseconds there, while aiosqlite's worker thread costs a thread hop per cursor, statement, fetch and close, about
-1.3 ms of CPU per update, the largest cost of an update on the bench. On PostgreSQL it is made on a small asyncpg pool
-of the storage's own, past SQLAlchemy's layers (bursts of 50-200 users: 1.0-1.4 ms of CPU an update down to ~1.1).
+That read goes past SQLAlchemy (bot.storage.direct): on SQLite on the event loop's own thread (two primary-key
+lookups take tens of microseconds there, while aiosqlite's worker thread costs a thread hop per cursor, statement,
+fetch and close, about 1.3 ms of CPU per update, the largest cost of an update on the bench); on PostgreSQL on the
+engine's small asyncpg pool (bursts of 50-200 users: 1.0-1.4 ms of CPU an update down to ~1.1).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
@@ -32,11 +29,10 @@ from aiogram.fsm.storage.base import (
 )
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import update_scope
-from bot.storage.db import is_transient, sqlite_path
+from bot.storage.db import direct_path, read_alone
 from bot.storage.models import FsmRecord, User, utcnow
 from bot.storage.update_scope import UserRow
 
@@ -58,12 +54,7 @@ class SqlStorage(BaseStorage):
     def __init__(self, sessionmaker: async_sessionmaker, key_builder: KeyBuilder | None = None) -> None:
         self._sessions = sessionmaker
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
-        engine = sessionmaker.kw["bind"]
-        path = sqlite_path(engine.url)
-        self._sqlite = SqliteReader(path) if path else None
-        self._postgresql = engine.dialect.name == "postgresql"
-        self._pool: asyncpg.Pool | None = None  # PostgreSQL: the per-update read's own connections
-        self._pool_lock = asyncio.Lock()
+        self._direct = direct_path(sessionmaker.kw["bind"])  # the per-update read's way past SQLAlchemy
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -83,12 +74,7 @@ class SqlStorage(BaseStorage):
         await self._write(key, state=None, data={})
 
     async def close(self) -> None:
-        """The engine belongs to the application, which disposes of it."""
-        if self._sqlite is not None:
-            self._sqlite.close()
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        """The engine (and its direct path) belongs to the application, which disposes of it."""
 
     async def _read(self, key: StorageKey) -> Row:
         row_key = self._keys.build(key)
@@ -96,11 +82,18 @@ class SqlStorage(BaseStorage):
         if scope is not None and row_key in scope.fsm:
             return scope.fsm[row_key]
         # One statement for both: the conversation and the sender's profile (read by ProfileMiddleware next).
-        row = self._sqlite.read(row_key, key.user_id) if self._sqlite is not None else None
-        if row is None and self._postgresql:
-            row = await self._read_postgresql(row_key, key.user_id)
+        row = None
+        if self._direct is not None:
+            if self._direct.sqlite is not None:
+                row = self._direct.read_sqlite(SQLITE_QUERY, (row_key, key.user_id))
+                if row is not None:
+                    state, data, *profile = row
+                    row = (state, json.loads(data) if data else {}, *profile)
+            elif self._direct.postgresql:
+                row = await self._read_postgresql(row_key, key.user_id)
         if row is None:
-            row = await self._read_through_engine(row_key, key.user_id)
+            row = (await read_alone(self._sessions.kw["bind"], STATE_AND_PROFILE,
+                                    {"key": row_key, "user_id": key.user_id}))[0]
         state, data, user_id, language, phone = row
         found: Row = (state, dict(data or {}))
         if scope is not None:
@@ -109,41 +102,16 @@ class SqlStorage(BaseStorage):
         return found
 
     async def _read_postgresql(self, row_key: str, user_id: int) -> tuple | None:
-        """The same statement on a small asyncpg pool of this storage's own (prepared once per connection by asyncpg):
+        """The same statement on the engine's direct asyncpg pool (prepared once per connection by asyncpg):
         SQLAlchemy's pool checkout, statement and result layers cost more CPU than the query, and a burst of users
         pays it per update. Anything unusual (a connection the server ended, the server away) returns None: the
         engine's path reads it, with its retry."""
         try:
-            pool = await self._postgresql_pool()
-            async with pool.acquire() as connection:
-                record = await connection.fetchrow(POSTGRESQL_QUERY, row_key, user_id)
+            record = await self._direct.fetchrow(POSTGRESQL_QUERY, row_key, user_id)
         except Exception:  # noqa: BLE001 - whatever the driver raised, the engine's path decides
             return None
         state, data, found_id, language, phone = record
         return state, json.loads(data) if isinstance(data, str) else (data or {}), found_id, language, phone
-
-    async def _postgresql_pool(self) -> asyncpg.Pool:
-        async with self._pool_lock:  # one pool, however many updates ask for it first
-            if self._pool is None:
-                url = self._sessions.kw["bind"].url.set(drivername="postgresql")
-                self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False),
-                                                       min_size=1, max_size=POSTGRESQL_READERS)
-            return self._pool
-
-    async def _read_through_engine(self, row_key: str, user_id: int) -> tuple:
-        """One statement needs no transaction around it: no BEGIN and ROLLBACK round trips. It is the first use of
-        the database in every update, so it is where a connection broken since its last use (PostgreSQL restarted)
-        is found: SQLAlchemy then drops the whole pool, and the second try gets a fresh connection. (The engine does
-        not ping each connection it lends, bot.storage.db.make_engine: three round trips on every use.)"""
-        for last in (False, True):
-            try:
-                async with self._sessions.kw["bind"].connect() as connection:
-                    await connection.execution_options(isolation_level="AUTOCOMMIT")
-                    return (await connection.execute(STATE_AND_PROFILE, {"key": row_key, "user_id": user_id})).one()
-            except DBAPIError as error:
-                if last or not is_transient(error):
-                    raise
-        raise AssertionError("unreachable: the last try returns or raises")
 
     async def _write(self, key: StorageKey, **values: Any) -> None:
         row_key = self._keys.build(key)
@@ -169,38 +137,10 @@ class SqlStorage(BaseStorage):
         return (record.state, dict(record.data or {})) if record else (None, {})
 
 
-POSTGRESQL_READERS = 10  # connections of the read's own pool, beside the engine's
 POSTGRESQL_QUERY = ("SELECT f.state, f.data, u.id, u.language, u.phone FROM (SELECT 1) AS one "
                     "LEFT JOIN fsm_states AS f ON f.key = $1 LEFT JOIN users AS u ON u.id = $2")
-
-
-class SqliteReader:
-    """The per-update read on SQLite, on the loop's thread: a read-only connection in WAL mode never waits for the
-    writer, and is told not to wait at all (timeout 0); anything unusual (busy, a file not there yet) returns None
-    and the caller reads through the engine as usual."""
-
-    QUERY = ("SELECT f.state, f.data, u.id, u.language, u.phone FROM (SELECT 1) AS one "
-             "LEFT JOIN fsm_states AS f ON f.key = ? LEFT JOIN users AS u ON u.id = ?")
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._connection: sqlite3.Connection | None = None
-
-    def read(self, row_key: str, user_id: int | None) -> tuple | None:
-        try:
-            if self._connection is None:
-                self._connection = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=0,
-                                                   isolation_level=None, check_same_thread=False)
-            state, data, found_id, language, phone = self._connection.execute(self.QUERY, (row_key, user_id)).fetchone()
-        except sqlite3.Error:
-            self.close()
-            return None
-        return state, json.loads(data) if data else {}, found_id, language, phone
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+SQLITE_QUERY = ("SELECT f.state, f.data, u.id, u.language, u.phone FROM (SELECT 1) AS one "
+                "LEFT JOIN fsm_states AS f ON f.key = ? LEFT JOIN users AS u ON u.id = ?")
 
 
 async def _upsert(session: AsyncSession, row_key: str, state: str | None, data: dict, *,

@@ -140,7 +140,7 @@ async def test_sqlite_read_falls_back_to_the_engine(tmp_path):
     sessions = make_sessionmaker(engine)
     storage = SqlStorage(sessions)
     await storage.set_state(KEY, "Pay:amount")
-    storage._sqlite._path = str(tmp_path / "missing" / "bot.db")  # its file is gone: it cannot open it
+    engine.direct.sqlite._path = str(tmp_path / "missing" / "bot.db")  # its file is gone: it cannot open it
     statements = Statements(engine)
     with one_update():
         assert await storage.get_state(KEY) == "Pay:amount"
