@@ -12,6 +12,9 @@ from datetime import date
 from typing import Any
 
 BRANDS = ("8600", "9860")  # UzCard, HUMO
+# The brand a number's first digits name, wherever one is shown (messages, the card page's hint). 5614 is UzCard's
+# co-badged range: Payme's page takes it, our own card flow keeps to BRANDS.
+BRAND_NAMES = {"8600": "UZCARD", "5614": "UZCARD", "9860": "HUMO"}
 PAN_LENGTH = 16
 PAN_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]")
 DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²" and other scripts' digits

@@ -68,12 +68,18 @@ async def choose_first_card_and_confirm(user: FakeUser) -> None:
     await user.wait_message("I sent a code by SMS")
 
 
-async def hot_water_to_cards(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
-    """From the menu (search typed right there) through the account and the amount of a hot-water payment."""
+async def hot_water_to_amount(user: FakeUser, *, account: str = "10000002"):
+    """From the menu or the catalogue (a search typed right there) through the account of a hot-water payment; the
+    amount's prompt."""
     await user.send("горячая")
     await user.press("Горячая вода и отопление")
     await user.send(account)
-    await user.wait_message("Type the amount")
+    return await user.wait_message("Type the amount")
+
+
+async def hot_water_to_cards(user: FakeUser, *, account: str = "10000002", amount: str = "7000") -> None:
+    """From the menu (search typed right there) through the account and the amount of a hot-water payment."""
+    await hot_water_to_amount(user, account=account)
     await user.send(amount)
 
 

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_decimal
 
+from bot.domain.cards import BRAND_NAMES
+
 TASHKENT = timezone(timedelta(hours=5), "Asia/Tashkent")
 CURRENCY = {"uz": "so‘m", "ru": "сум", "en": "sum"}
 DEFAULT_LOCALE = "en"
@@ -95,7 +97,7 @@ def _names_the_card(name: str, brand: str, last4: str) -> bool:
 def brand_of(number: str | None) -> str:
     """The brand a masked number's first digits name (8600 UzCard, 9860 HUMO); "" when it shows none."""
     digits = re.sub(r"[^\d*•]", "", number or "")
-    return {"8600": "UZCARD", "5614": "UZCARD", "9860": "HUMO"}.get(digits[:4], "") if len(digits) >= 12 else ""
+    return BRAND_NAMES.get(digits[:4], "") if len(digits) >= 12 else ""
 
 
 def card(brand: str | None, last4: str, name: str | None = None) -> str:

@@ -3,8 +3,8 @@ its script in card_page.js and its style in card_page.css (files, so that the Co
 inline script or style).
 
 Inside Telegram the page takes Telegram's theme colours and uses the Mini App's main button (card_page.js says why);
-the card brand is hinted from the number's first digits as it is typed (BRAND_PREFIXES, the ranges bot.texts.formats
-names brands by).
+the card brand is hinted from the number's first digits as it is typed (bot.domain.cards.BRAND_NAMES, as every
+message names it).
 
 Seed 001's rules for a card form, kept by the template: card inputs carry no `name`, the form has no `action`
 (so a browser can never submit it to us), and the page shows "Powered by Payme" with Payme's terms and privacy
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.cards import BRAND_NAMES
 from bot.texts.formats import card
 from bot.texts.outcomes import rule_text
 
@@ -37,8 +38,6 @@ PAYME_HOME = "https://payme.uz"
 PAYME_TERMS = "https://cdn.payme.uz/terms/main.html"
 PAYME_PRIVACY = "https://cdn.payme.uz/terms/privacy.html"
 # First digits -> the brand shown beside the number as it is typed, spelled as bot.texts.formats.card spells it.
-# 5614 is UzCard's co-badged range: Payme takes it, so the page names it (the chat's own flow keeps to 8600/9860).
-BRAND_PREFIXES = (("8600", "UZCARD"), ("5614", "UZCARD"), ("9860", "HUMO"))
 NUMBER_PLACEHOLDER = "0000 0000 0000 0000"  # the same digits in every language
 
 
@@ -78,7 +77,7 @@ def render_card_page(*, language: str, payme_url: str, merchant_id: str, token_u
     shown = texts()
     config = {"lang": language, "paymeUrl": payme_url, "merchantId": merchant_id, "tokenUrl": token_url,
               "session": session, "notice": notice, "texts": shown,
-              "brands": [list(pair) for pair in BRAND_PREFIXES]}
+              "brands": [list(pair) for pair in BRAND_NAMES.items()]}
     return TEMPLATE.substitute(
         lang=language,
         title=escape(shown["title"]),

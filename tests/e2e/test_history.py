@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_date
 
 from bot.sandbox import paylov_catalogue as catalogue
-from bot.sandbox.scenarios import add_card, pay_service, registered
+from bot.sandbox.scenarios import add_card, hot_water_to_code, pay_service, registered
 from bot.services.history import TASHKENT
 
 HOT = dict(query="горячая", service="Горячая вода и отопление")
@@ -97,15 +97,7 @@ async def test_failed_and_empty_history(app, telegram, paylov):
     await user.wait_message("Choose a category")
 
     await add_card(user, "8600 4954 7331 6478")  # 20 000 sum on it
-    await user.tap("💡 Pay bills")
-    await user.send("горячая")
-    await user.press("Горячая вода и отопление")
-    await user.send("10000002")
-    await user.wait_message("Type the amount")
-    await user.send("30000")
-    await user.wait_message("Choose the card")
-    await user.press(user.last.labels[0])
-    await user.press("✅ Confirm")
+    await hot_water_to_code(user, amount="30000")
     await user.send("666666")
     await user.wait_message("Not paid")
     await user.tap("🧾 History")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.sandbox.harness import BotProcess
-from bot.sandbox.scenarios import (add_card, add_payme_card, hot_water_to_code, hot_water_to_confirm,
-                                   pay_text_service, registered)
+from bot.sandbox.scenarios import (add_card, add_payme_card, hot_water_to_amount, hot_water_to_code,
+                                   hot_water_to_confirm, pay_text_service, registered)
 from bot.texts.formats import day_month, money
 from tests.conftest import BOT_TOKEN
 from tests.e2e.ledger_rows import payments_of
@@ -238,24 +238,14 @@ async def test_the_catalogue_shows_a_payment_made_in_the_last_days_beside_the_ac
 
     await user.tap("💡 Pay bills")
     await user.wait_message("Choose a category")
-    await user.send("горячая")
-    await user.wait_message("Found for")
-    await user.press("Горячая вода и отопление")
-    await user.wait_message("please type it")
-    await user.send("10000001")
-    amount = await user.wait_message("Type the amount")
+    amount = await hot_water_to_amount(user, account="10000001")
     assert paid_line in amount.text
     assert amount.text.index(paid_line) < amount.text.index("Type the amount")  # seen before the amount is typed
     assert "Pay the debt" in " ".join(amount.labels)  # no question here: the account was typed deliberately
 
     await user.tap("💡 Pay bills")  # another account of the same service: nothing was paid for it
     await user.wait_message("Choose a category")
-    await user.send("горячая")
-    await user.wait_message("Found for")
-    await user.press("Горячая вода и отопление")
-    await user.wait_message("please type it")
-    await user.send("10000002")
-    other = await user.wait_message("Type the amount")
+    other = await hot_water_to_amount(user, account="10000002")
     assert "Paid on" not in other.text
     assert len(await payments_of(app, 2207)) == 1
 
@@ -274,10 +264,5 @@ async def test_paying_from_history_shows_the_recent_payment_beside_the_account(a
     await user.wait_for(lambda: "No payments in" in user.last.text)
     await user.press("💡 Pay a bill")
     await user.wait_message("Choose a category")
-    await user.send("горячая")
-    await user.wait_message("Found for")
-    await user.press("Горячая вода и отопление")
-    await user.wait_message("please type it")
-    await user.send("10000001")
-    amount = await user.wait_message("Type the amount")
+    amount = await hot_water_to_amount(user, account="10000001")
     assert f"✅ Paid on {day_month(paid_day(first))}: {money(1000, 'en')}" in amount.text
