@@ -34,7 +34,9 @@ FSM_TABLE = "fsm_states"
 PAYME_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{24}_[A-Za-z0-9]{64}(?![A-Za-z0-9])")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MASKED = re.compile(r"\d{6}\*{6}\d{4}|•\d{4}")  # a saved card as the bot shows it: 860006******6311, •6311
-PHONE = re.compile(r"(?<!\d)\+?998[\s-]?\(?\d{2}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
+# A phone stands apart from letters and digits: the same twelve digits inside a random hex token (a lease owner's
+# claim id) are not one.
+PHONE = re.compile(r"(?<![0-9A-Za-z])\+?998[\s-]?\(?\d{2}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?![0-9A-Za-z])")
 
 
 def luhn(digits: str) -> bool:
