@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.sandbox.child import wait_until
 from bot.sandbox.scenarios import add_card, hot_water_to_code, registered, to_number_step
 from bot.sandbox.telegram import ApiCall, FakeUser, Msg, TelegramDouble
 from tests.e2e.ledger_rows import payments_of
@@ -80,7 +81,11 @@ async def test_a_telegram_error_on_the_receipt_is_waited_out_or_retried(app, tel
     [payment] = await payments_of(app, 1101)
     assert payment.state == "paid" and len(paylov.calls("servicePayment/pay/")) == 1
     assert [text[:len(PAID)] for text in shown(user, code)] == [PAID]
-    assert await outbox_of(app, payment.id) == {"paid": "sent"}
+
+    async def marked_sent() -> bool:  # the row is marked after Telegram took the message: the user may see it first
+        return await outbox_of(app, payment.id) == {"paid": "sent"}
+
+    await wait_until(marked_sent, what="the receipt's outbox row marked sent")
 
 
 @pytest.mark.parametrize("fault", ["429", "502", "drop"])
